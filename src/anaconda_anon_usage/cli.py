@@ -1,0 +1,106 @@
+"""``anaconda-anon-usage``: show exactly what is sent, with or without conda."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__, collect, config, paths
+from .collect import KIND_NAMES, Token
+from .tokens import new_token
+from .useragent import aau_user_agent
+
+
+def current_prefix() -> str:
+    """The active environment, else the one this tool is installed in (base)."""
+    return os.environ.get("CONDA_PREFIX") or sys.prefix
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="anaconda-anon-usage",
+        description=(
+            "Print the anonymous usage tokens that conda appends to its "
+            "user-agent for the current environment. Turn them off with "
+            "'conda config --set anaconda_anon_usage off' or DO_NOT_TRACK=1."
+        ),
+    )
+    parser.add_argument(
+        "-p", "--prefix", help="environment to show (default: the active one)"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--detail", action="store_true", help="also show where each token came from"
+    )
+    output.add_argument("--json", action="store_true", help="print JSON")
+    output.add_argument("--random", action="store_true", help="print a fresh token")
+    output.add_argument(
+        "--paths", action="store_true", help="print the files that are read"
+    )
+    parser.add_argument("-V", "--version", action="version", version=__version__)
+    return parser
+
+
+def gather(prefix: str) -> tuple[config.Decision, list[Token]]:
+    decision = config.resolve()
+    tokens = collect.collect_tokens(prefix) if decision.enabled else []
+    return decision, tokens
+
+
+def report(prefix: str) -> dict[str, Any]:
+    decision, tokens = gather(prefix)
+    return {
+        "user_agent": aau_user_agent(tokens),
+        "enabled": decision.enabled,
+        "decided_by": decision.source,
+        "prefix": prefix,
+        "tokens": [
+            {
+                "kind": token.kind,
+                "name": KIND_NAMES[token.kind],
+                "value": token.value,
+                "source": token.source,
+            }
+            for token in tokens
+        ],
+    }
+
+
+def read_paths(prefix: str) -> list[str]:
+    """Every file consulted: configuration first, then token files."""
+    found = list(config.condarc_files())
+    client = paths.client_token_path()
+    if client:
+        found.append(client)
+    found.append(paths.environment_token_path(prefix))
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.random:
+        print(new_token())
+        return 0
+    prefix = os.path.abspath(args.prefix or current_prefix())
+    if args.paths:
+        print("\n".join(read_paths(prefix)))
+        return 0
+    data = report(prefix)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(data["user_agent"])
+    if args.detail:
+        state = "enabled" if data["enabled"] else "disabled"
+        print(f"# {state} (decided by: {data['decided_by']})")
+        for token in data["tokens"]:
+            print(f"{token['kind']}/{token['value']}  {token['name']}: {token['source']}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

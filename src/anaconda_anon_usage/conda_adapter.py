@@ -1,0 +1,194 @@
+"""Everything that touches conda's internals, and conda's version differences.
+
+* the ``anaconda_anon_usage`` configuration parameter, added to conda's
+  ``Context`` so that condarc files, ``conda config`` and ``CONDA_*``
+  variables treat it exactly like conda's own parameters (the settings hook
+  of conda >= 24.3 would file it under ``plugins.``, and 23.x has no hook);
+* ``Context.user_agent`` wrapped so that it ends with our tokens;
+* ``conda info`` shown with token values redacted (display only);
+* the prefix a command targets, and storing a token sent by ``conda create``.
+
+Every entry point here swallows its own failures: conda must carry on.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from . import collect
+from ._debug import debug
+from .config import DO_NOT_TRACK, PARAMETER, do_not_track
+from .useragent import aau_user_agent, redact
+
+_MARK = "_anaconda_anon_usage"
+
+
+class AllCommands(frozenset):
+    """A ``run_for`` that contains every command name, including commands that
+    other plugins add (conda only asks ``command in run_for``)."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str)
+
+
+def register_parameter() -> None:
+    """Teach conda's Context about ``anaconda_anon_usage`` (idempotent)."""
+    from conda.base.context import Context, context
+    from conda.common.configuration import ParameterLoader, PrimitiveParameter
+
+    if isinstance(Context.__dict__.get(PARAMETER), ParameterLoader):
+        return
+    loader = ParameterLoader(PrimitiveParameter(True, element_type=bool))
+    loader._set_name(PARAMETER)
+    setattr(Context, PARAMETER, loader)
+    Context.parameter_names = (*Context.parameter_names, PARAMETER)
+    if hasattr(Context, "_set_parameter_names_and_aliases"):  # conda >= 25.x
+        Context._set_parameter_names_and_aliases()
+    loaders = vars(context).get("_parameter_loaders")
+    if isinstance(loaders, dict):  # conda >= 25.x snapshots them per instance
+        context._parameter_loaders = {**loaders, PARAMETER: loader}
+    _add_to_category_map(Context)
+
+
+DESCRIPTION = (
+    "Append anonymous usage tokens (client, session, environment) to the "
+    "user-agent of conda's requests. Set to false to send only the "
+    "anaconda-anon-usage version. DO_NOT_TRACK=1 also turns it off."
+)
+
+
+def _add_to_category_map(context_class: Any) -> None:
+    """So that ``conda config --describe`` lists and explains the parameter.
+
+    ``category_map`` is a plain dict in newer conda and a property in older.
+    """
+    categories = context_class.__dict__.get("category_map")
+    if isinstance(categories, dict):
+        context_class.category_map = {**categories, "Anonymous Usage": (PARAMETER,)}
+    elif isinstance(categories, property) and not getattr(categories.fget, _MARK, False):
+        getter = categories.fget
+
+        def category_map(self: Any) -> Any:
+            return {**getter(self), "Anonymous Usage": (PARAMETER,)}
+
+        setattr(category_map, _MARK, True)
+        context_class.category_map = property(category_map)
+
+    describe = context_class.__dict__.get("get_descriptions")
+    if describe is not None and not getattr(describe, _MARK, False):
+
+        def get_descriptions(self: Any) -> Any:
+            return {**describe(self), PARAMETER: DESCRIPTION}
+
+        setattr(get_descriptions, _MARK, True)
+        context_class.get_descriptions = get_descriptions
+
+
+def _honour_do_not_track(context: Any) -> None:
+    """DO_NOT_TRACK counts as CONDA_ANACONDA_ANON_USAGE=false: it is placed in
+    conda's environment-variable source so a ``#!final`` condarc still wins."""
+    import os
+
+    if not do_not_track(os.environ):
+        return
+    from conda.common.configuration import EnvRawParameter
+
+    envvars = context.raw_data.setdefault(EnvRawParameter.source, {})
+    existing = envvars.get(PARAMETER)
+    if existing is not None and getattr(existing, "_value", None) == "false":
+        return
+    envvars[PARAMETER] = EnvRawParameter(EnvRawParameter.source, PARAMETER, "false")
+    context._cache_.pop(PARAMETER, None)
+    debug("%s is set: treated as %s=false", DO_NOT_TRACK, "CONDA_ANACONDA_ANON_USAGE")
+
+
+def enabled(context: Any) -> bool:
+    register_parameter()
+    _honour_do_not_track(context)
+    return bool(getattr(context, PARAMETER))
+
+
+def target_prefix(context: Any) -> str:
+    """The environment the command acts on: -n/-p, else active, else base."""
+    try:
+        return str(context.target_prefix)
+    except Exception as error:  # e.g. an invalid -n name; conda reports it
+        debug("no target prefix (%s); using the default prefix", error)
+        return str(context.default_prefix)
+
+
+@functools.lru_cache(maxsize=8)
+def _aau_part(is_enabled: bool, prefix: str) -> str:
+    if not is_enabled:
+        return aau_user_agent()
+    return aau_user_agent(collect.collect_tokens(prefix))
+
+
+def aau_part_for(context: Any) -> str:
+    try:
+        is_enabled = enabled(context)
+    except Exception as error:
+        debug("cannot read %s (%s): sending the version only", PARAMETER, error)
+        return aau_user_agent()
+    return _aau_part(is_enabled, target_prefix(context) if is_enabled else "")
+
+
+def install_user_agent() -> None:
+    """Wrap ``Context.user_agent`` once; the tokens are read on first use only."""
+    from conda.base.context import Context
+
+    original = Context.__dict__.get("user_agent")
+    if original is None or getattr(original.fget, _MARK, False):
+        return
+
+    def user_agent(self: Any) -> str:
+        base = original.__get__(self, type(self))
+        try:
+            return f"{base} {aau_part_for(self)}"
+        except Exception as error:
+            debug("user-agent left as conda made it: %s", error)
+            return base
+
+    setattr(user_agent, _MARK, True)
+    Context.user_agent = property(user_agent, doc=original.__doc__)
+
+
+def install_info_redaction() -> None:
+    """``conda info`` (text and --json) shows token values as ``.``."""
+    from conda.cli import main_info
+
+    original = main_info.get_info_dict
+    if getattr(original, _MARK, False):
+        return
+
+    @functools.wraps(original)
+    def get_info_dict(*args: Any, **kwargs: Any) -> Any:
+        info = original(*args, **kwargs)
+        try:
+            info["user_agent"] = redact(info["user_agent"])
+        except Exception as error:
+            debug("cannot redact conda info: %s", error)
+        return info
+
+    setattr(get_info_dict, _MARK, True)
+    main_info.get_info_dict = get_info_dict
+
+
+def pre_command(command: str) -> None:
+    try:
+        register_parameter()
+        install_user_agent()
+        if command == "info":
+            install_info_redaction()
+    except Exception as error:
+        debug("pre-command for %r failed: %s", command, error)
+
+
+def post_command(command: str) -> None:
+    """Store the environment token that ``conda create`` sent, now that the
+    environment exists."""
+    try:
+        collect.store_pending()
+    except Exception as error:
+        debug("post-command for %r failed: %s", command, error)
