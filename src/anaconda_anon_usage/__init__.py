@@ -1,7 +1,31 @@
 """Anonymous usage tokens for conda's user-agent.
 
-Importing the package is free of side effects and of third-party imports: the
-conda plugin loads it inside every conda process.
+The package is loaded inside every conda process, so its modules are few and
+import nothing beyond the standard library. ``debug`` lives here because
+every module needs it and each extra module costs ~0.1 ms to import.
 """
 
+from __future__ import annotations
+
+import os
+import sys
+
 __version__ = "0.1.0"
+
+DEBUG_VARIABLE = "ANACONDA_ANON_USAGE_DEBUG"
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0", "false", "no", "off")
+
+
+def debug(message: str, *args: object) -> None:
+    """One line on stderr when ANACONDA_ANON_USAGE_DEBUG is set; otherwise
+    nothing, ever (stdout is never touched: ``conda --json`` stays valid)."""
+    if not debug_enabled():
+        return
+    try:
+        text = message % args if args else message
+        sys.stderr.write(f"anaconda-anon-usage: {text}\n")
+    except Exception:  # a broken stderr must not break conda
+        pass

@@ -9,10 +9,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, collect, config, paths
-from .collect import KIND_NAMES, Token
+from . import __version__, config, tokens, useragent
 from .tokens import new_token
-from .useragent import aau_user_agent
+from .useragent import KIND_NAMES, Token, aau_user_agent
 
 
 def current_prefix() -> str:
@@ -47,14 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def gather(prefix: str) -> tuple[config.Decision, list[Token]]:
     decision = config.resolve()
-    tokens = collect.collect_tokens(prefix) if decision.enabled else []
-    return decision, tokens
+    found = useragent.collect_tokens(prefix) if decision.enabled else []
+    return decision, found
 
 
 def report(prefix: str) -> dict[str, Any]:
-    decision, tokens = gather(prefix)
+    decision, found = gather(prefix)
     return {
-        "user_agent": aau_user_agent(tokens),
+        "user_agent": aau_user_agent(found),
         "enabled": decision.enabled,
         "decided_by": decision.source,
         "prefix": prefix,
@@ -65,7 +64,7 @@ def report(prefix: str) -> dict[str, Any]:
                 "value": token.value,
                 "source": token.source,
             }
-            for token in tokens
+            for token in found
         ],
     }
 
@@ -73,10 +72,10 @@ def report(prefix: str) -> dict[str, Any]:
 def read_paths(prefix: str) -> list[str]:
     """Every file consulted: configuration first, then token files."""
     found = list(config.condarc_files())
-    client = paths.client_token_path()
+    client = tokens.client_token_path()
     if client:
         found.append(client)
-    found.append(paths.environment_token_path(prefix))
+    found.append(tokens.environment_token_path(prefix))
     return found
 
 
@@ -98,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         state = "enabled" if data["enabled"] else "disabled"
         print(f"# {state} (decided by: {data['decided_by']})")
         for token in data["tokens"]:
-            print(f"{token['kind']}/{token['value']}  {token['name']}: {token['source']}")
+            print(
+                f"{token['kind']}/{token['value']}  {token['name']}: {token['source']}"
+            )
     return 0
 
 

@@ -14,12 +14,16 @@ Every entry point here swallows its own failures: conda must carry on.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 from typing import Any
 
-from . import collect
-from ._debug import debug
-from .config import DO_NOT_TRACK, PARAMETER, do_not_track
-from .useragent import aau_user_agent, redact
+from . import debug
+
+# Kept here rather than imported from .config: that module (the standard
+# library reading of condarc files) is not needed inside conda.
+PARAMETER = "anaconda_anon_usage"
+DO_NOT_TRACK = "DO_NOT_TRACK"
 
 _MARK = "_anaconda_anon_usage"
 
@@ -66,7 +70,9 @@ def _add_to_category_map(context_class: Any) -> None:
     categories = context_class.__dict__.get("category_map")
     if isinstance(categories, dict):
         context_class.category_map = {**categories, "Anonymous Usage": (PARAMETER,)}
-    elif isinstance(categories, property) and not getattr(categories.fget, _MARK, False):
+    elif isinstance(categories, property) and not getattr(
+        categories.fget, _MARK, False
+    ):
         getter = categories.fget
 
         def category_map(self: Any) -> Any:
@@ -88,7 +94,9 @@ def _add_to_category_map(context_class: Any) -> None:
 def _honour_do_not_track(context: Any) -> None:
     """DO_NOT_TRACK counts as CONDA_ANACONDA_ANON_USAGE=false: it is placed in
     conda's environment-variable source so a ``#!final`` condarc still wins."""
-    import os
+    if not os.environ.get(DO_NOT_TRACK):
+        return
+    from .config import do_not_track
 
     if not do_not_track(os.environ):
         return
@@ -106,6 +114,13 @@ def _honour_do_not_track(context: Any) -> None:
 def enabled(context: Any) -> bool:
     register_parameter()
     _honour_do_not_track(context)
+    # conda's merge of all sources costs ~0.3 ms; when no source names the
+    # parameter its value is the default, so that question is cheaper.
+    raw_data = getattr(context, "raw_data", None)
+    if isinstance(raw_data, dict) and not any(
+        PARAMETER in source for source in raw_data.values()
+    ):
+        return True
     return bool(getattr(context, PARAMETER))
 
 
@@ -118,11 +133,23 @@ def target_prefix(context: Any) -> str:
         return str(context.default_prefix)
 
 
-@functools.lru_cache(maxsize=8)
+_computed: dict[tuple[bool, str], str] = {}
+_computing = threading.Lock()
+
+
 def _aau_part(is_enabled: bool, prefix: str) -> str:
-    if not is_enabled:
-        return aau_user_agent()
-    return aau_user_agent(collect.collect_tokens(prefix))
+    """Computed once per process and target; conda asks from several threads."""
+    key = (is_enabled, prefix)
+    if key not in _computed:
+        with _computing:
+            if key not in _computed:
+                from . import (
+                    useragent,
+                )  # on first use: commands without requests skip it
+
+                found = useragent.collect_tokens(prefix) if is_enabled else []
+                _computed[key] = useragent.aau_user_agent(found)
+    return _computed[key]
 
 
 def aau_part_for(context: Any) -> str:
@@ -130,7 +157,7 @@ def aau_part_for(context: Any) -> str:
         is_enabled = enabled(context)
     except Exception as error:
         debug("cannot read %s (%s): sending the version only", PARAMETER, error)
-        return aau_user_agent()
+        is_enabled = False
     return _aau_part(is_enabled, target_prefix(context) if is_enabled else "")
 
 
@@ -162,6 +189,8 @@ def install_info_redaction() -> None:
     if getattr(original, _MARK, False):
         return
 
+    from .useragent import redact
+
     @functools.wraps(original)
     def get_info_dict(*args: Any, **kwargs: Any) -> Any:
         info = original(*args, **kwargs)
@@ -189,6 +218,8 @@ def post_command(command: str) -> None:
     """Store the environment token that ``conda create`` sent, now that the
     environment exists."""
     try:
-        collect.store_pending()
+        from . import useragent
+
+        useragent.store_pending()
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from ._debug import debug
+from . import debug
 
 PARAMETER = "anaconda_anon_usage"
 ENV_VARIABLE = "CONDA_ANACONDA_ANON_USAGE"
@@ -68,8 +68,9 @@ SEARCH_PATH: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """Whether tokens are sent, and the source that decided it."""
+
     enabled: bool
     source: str
 

@@ -1,0 +1,153 @@
+"""What the plugin costs inside a real conda, against the same conda without it.
+
+Usage: python benchmarks/plugin_overhead.py --conda /path/to/bin/conda [--runs 30]
+
+1. In-process: a fresh Python of conda's environment loads conda's context
+   and plugin machinery, then (timed) reads ``context.user_agent``; the
+   plugin variant first imports the plugin and runs its pre-command. A third
+   variant imports an empty plugin package (two empty modules, appended to
+   sys.path like site-packages) to show the floor that any Python plugin pays
+   for being imported on this machine. Variants run interleaved, each in its
+   own fresh process; token files already exist (the steady state).
+2. Wall time of ``conda info`` with the plugin and with CONDA_NO_PLUGINS=true
+   (the plugin is the only external plugin in that environment).
+
+Target (issue 2): at most 0.5 ms added in-process, no measurable change to
+``conda info`` (the difference within the run-to-run spread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROBE = r"""
+import sys, time, json
+variant = sys.argv[1]
+with_plugin = variant == "plugin"
+# What conda has done before any plugin hook runs: context loaded, the plugin
+# machinery imported, and (for the baseline) its own user-agent computed.
+from conda.base.context import context, reset_context
+import conda.plugins.types, conda.plugins.manager
+reset_context(())
+conda_own = context.user_agent
+assert "anaconda_anon_usage" not in sys.modules
+# Start both variants with no garbage-collection debt, so that a collection
+# conda's own allocations have made due does not land in the timed section.
+import gc
+gc.collect()
+start = time.perf_counter()
+if variant == "empty":
+    sys.path.append(sys.argv[2])
+    import aau_bench_empty.plugin
+if with_plugin:
+    from anaconda_anon_usage import plugin
+    [hook] = plugin.conda_pre_commands()
+    if "search" in hook.run_for:
+        hook.action("search")
+agent = context.user_agent
+elapsed = time.perf_counter() - start
+assert (" aau/" in agent) == with_plugin, agent
+print(json.dumps({"seconds": elapsed}))
+"""
+
+
+EMPTY_PLUGIN = "from conda import plugins\n"
+
+
+def make_empty_plugin() -> str:
+    root = tempfile.mkdtemp(prefix="aau-bench-empty-")
+    package = Path(root, "aau_bench_empty")
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "plugin.py").write_text(EMPTY_PLUGIN)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    return root
+
+
+def probe(python: str, variant: str, env: dict[str, str], extra: str = "") -> float:
+    out = subprocess.run(
+        [python, "-c", PROBE, variant, extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    return float(json.loads(out)["seconds"])
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, env=env, check=True)
+    return time.perf_counter() - start
+
+
+def spread(values: list[float]) -> float:
+    quartiles = statistics.quantiles(values, n=4)
+    return quartiles[2] - quartiles[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conda", default=os.environ.get("AAU_TEST_CONDA"))
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    if not args.conda:
+        parser.error("give --conda or set AAU_TEST_CONDA")
+    python = str(Path(args.conda).parent / "python")
+    home = tempfile.mkdtemp(prefix="aau-bench-home-")
+    env = {"HOME": home, "PATH": "/usr/bin:/bin", "CONDA_SOLVER": "classic"}
+    probe(python, "plugin", env)  # create the token files once
+
+    empty_root = make_empty_plugin()
+    baseline, empty, plugin = [], [], []
+    for _ in range(args.runs):
+        baseline.append(probe(python, "baseline", env))
+        empty.append(probe(python, "empty", env, empty_root))
+        plugin.append(probe(python, "plugin", env))
+    added = statistics.median(plugin) - statistics.median(baseline)
+    floor = statistics.median(empty) - statistics.median(baseline)
+    print(
+        f"in-process, {args.runs} fresh processes each "
+        "(import + hook + first user-agent)"
+    )
+    print(f"  conda alone          median {statistics.median(baseline) * 1e3:8.3f} ms")
+    print(f"  an empty plugin      median {statistics.median(empty) * 1e3:8.3f} ms")
+    print(f"  anaconda-anon-usage  median {statistics.median(plugin) * 1e3:8.3f} ms")
+    print(f"  added by this plugin        {added * 1e3:8.3f} ms  (target <= 0.5 ms)")
+    print(f"  of which any plugin's floor {floor * 1e3:8.3f} ms")
+
+    runs = max(10, args.runs // 2)
+    without_env = {**env, "CONDA_NO_PLUGINS": "true"}
+    info_with, info_without = [], []
+    timed([args.conda, "info"], env)
+    for _ in range(runs):
+        info_without.append(timed([args.conda, "info"], without_env))
+        info_with.append(timed([args.conda, "info"], env))
+    difference = statistics.median(info_with) - statistics.median(info_without)
+    noise = max(spread(info_with), spread(info_without))
+    print(f"conda info wall time, {runs} runs each, interleaved")
+    print(f"  without plugin median {statistics.median(info_without) * 1e3:8.1f} ms")
+    print(f"  with plugin    median {statistics.median(info_with) * 1e3:8.1f} ms")
+    print(
+        f"  difference            {difference * 1e3:8.1f} ms  "
+        f"(run-to-run spread {noise * 1e3:.1f} ms)"
+    )
+    verdict_in = added <= 0.0005
+    verdict_info = abs(difference) <= noise
+    print(
+        f"in-process target met: {verdict_in}; "
+        f"conda info unchanged within noise: {verdict_info}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Shared fixtures: every test gets its own HOME and a clean environment."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from anaconda_anon_usage import useragent
+
+CLEARED_VARIABLES = (
+    "CONDA_PREFIX",
+    "CONDA_ROOT",
+    "CONDARC",
+    "XDG_CONFIG_HOME",
+    "DO_NOT_TRACK",
+    "CONDA_ANACONDA_ANON_USAGE",
+    "ANACONDA_ANON_USAGE_DEBUG",
+    "ANACONDA_ANON_USAGE_INSTALLER_TOKEN",
+    "ANACONDA_ANON_USAGE_ORG_TOKEN",
+    "ANACONDA_ANON_USAGE_MACHINE_TOKEN",
+)
+
+
+@pytest.fixture(autouse=True)
+def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in CLEARED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(useragent, "_pending", {})
+    return home
+
+
+@contextlib.contextmanager
+def read_only_mount(path: Path) -> Iterator[Path]:
+    """Mount an empty read-only tmpfs on ``path`` (root ignores file modes)."""
+    path.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {result.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def read_only_bind(path: Path) -> Iterator[Path]:
+    """Make an existing directory read-only in place with a bind mount."""
+    for command in (
+        ["mount", "--bind", str(path), str(path)],
+        ["mount", "-o", "remount,ro,bind", str(path)],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            subprocess.run(["umount", str(path)], check=False)
+            pytest.skip(f"cannot bind-mount read-only here: {result.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
+def make_conda_env(prefix: Path) -> Path:
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "conda-meta" / "history").touch()
+    return prefix
+
+
+@pytest.fixture
+def conda_env(tmp_path: Path) -> Path:
+    return make_conda_env(tmp_path / "env")
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0

@@ -1,0 +1,116 @@
+"""The command-line tool prints exactly what would be sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anaconda_anon_usage import __version__
+from anaconda_anon_usage.cli import main
+from anaconda_anon_usage.tokens import is_valid_token
+
+LINE = re.compile(
+    rf"^aau/{re.escape(__version__)} c/[\w-]{{22}} s/[\w-]{{22}} e/[\w-]{{22}}$"
+)
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(list(args)) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    return captured.out
+
+
+def test_prints_the_token_string(capsys, home: Path, conda_env: Path):
+    out = run(capsys, "--prefix", str(conda_env)).strip()
+    assert LINE.match(out), out
+    client = (home / ".conda" / "aau_token").read_text().strip()
+    env = (conda_env / "etc" / "aau_token").read_text().strip()
+    assert f" c/{client} " in out and out.endswith(f" e/{env}")
+
+
+def test_uses_the_active_environment(capsys, monkeypatch, conda_env: Path):
+    monkeypatch.setenv("CONDA_PREFIX", str(conda_env))
+    out = run(capsys).strip()
+    assert out.endswith("e/" + (conda_env / "etc" / "aau_token").read_text().strip())
+
+
+def test_detail_names_each_source(capsys, home: Path, conda_env: Path):
+    lines = run(capsys, "--detail", "-p", str(conda_env)).splitlines()
+    assert LINE.match(lines[0])
+    assert lines[1] == "# enabled (decided by: default)"
+    assert lines[2].endswith(str(home / ".conda" / "aau_token"))
+    assert "session: memory" in lines[3]
+    assert lines[4].endswith(str(conda_env / "etc" / "aau_token"))
+
+
+def test_json(capsys, conda_env: Path):
+    data = json.loads(run(capsys, "--json", "-p", str(conda_env)))
+    assert LINE.match(data["user_agent"])
+    assert data["enabled"] is True
+    assert [t["kind"] for t in data["tokens"]] == ["c", "s", "e"]
+    assert data["user_agent"].endswith("e/" + data["tokens"][2]["value"])
+
+
+def test_disabled_sends_version_only_and_creates_nothing(
+    capsys, monkeypatch, home: Path, conda_env: Path
+):
+    (home / ".condarc").write_text("anaconda_anon_usage: off\n")
+    assert run(capsys, "-p", str(conda_env)).strip() == f"aau/{__version__}"
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+    (home / ".condarc").unlink()
+    detail = run(capsys, "--detail", "-p", str(conda_env)).splitlines()
+    assert detail == [f"aau/{__version__}", "# disabled (decided by: DO_NOT_TRACK)"]
+    assert not (home / ".conda").exists()
+    assert not (conda_env / "etc").exists()
+
+
+def test_random(capsys):
+    first, second = run(capsys, "--random").strip(), run(capsys, "--random").strip()
+    assert is_valid_token(first) and is_valid_token(second) and first != second
+
+
+def test_paths(capsys, home: Path, conda_env: Path):
+    (home / ".condarc").write_text("channels: [defaults]\n")
+    lines = run(capsys, "--paths", "-p", str(conda_env)).splitlines()
+    assert str(home / ".condarc") in lines
+    assert str(home / ".conda" / "aau_token") in lines
+    assert str(conda_env / "etc" / "aau_token") in lines
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == __version__
+
+
+def test_console_script_runs_without_conda(conda_env: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "anaconda_anon_usage", "-p", str(conda_env)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert LINE.match(result.stdout.strip())
+    assert result.stderr == ""
+
+
+def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
+    (home / ".conda").mkdir()
+    (home / ".conda" / "aau_token").write_bytes(b"\x00binary")
+    env_prefix = tmp_path / "env"
+    result = subprocess.run(
+        [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
+        capture_output=True,
+        text=True,
+        env={"HOME": str(home), "ANACONDA_ANON_USAGE_DEBUG": "1", "PATH": "/usr/bin"},
+    )
+    assert result.returncode == 0
+    assert "c/" not in result.stdout
+    assert "not a text file" in result.stderr

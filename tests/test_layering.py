@@ -1,0 +1,51 @@
+"""The core and the CLI never import conda; the plugin never imports the counting
+side."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE_MODULES = [
+    "anaconda_anon_usage",
+    "anaconda_anon_usage.tokens",
+    "anaconda_anon_usage.config",
+    "anaconda_anon_usage.useragent",
+    "anaconda_anon_usage.cli",
+]
+
+
+def imported_after(modules: list[str]) -> set[str]:
+    code = (
+        "import sys\n"
+        f"for m in {modules!r}: __import__(m)\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return set(out.split())
+
+
+def test_core_and_cli_never_import_conda():
+    loaded = imported_after(CORE_MODULES)
+    assert not {m for m in loaded if m == "conda" or m.startswith("conda.")}
+    assert "pluggy" not in loaded
+
+
+def test_core_imports_nothing_outside_the_standard_library():
+    loaded = imported_after(CORE_MODULES)
+    outside = {
+        name.split(".")[0]
+        for name in loaded
+        if name.split(".")[0] not in sys.stdlib_module_names
+        and not name.startswith("anaconda_anon_usage")
+        and not name.startswith("_")
+    }
+    assert not outside, outside
+
+
+def test_conda_adapter_does_not_import_conda_at_import_time():
+    loaded = imported_after(["anaconda_anon_usage.conda_adapter"])
+    assert "conda" not in loaded
+    assert not any(m.startswith("anaconda_anon_usage.stats") for m in loaded)

@@ -1,0 +1,371 @@
+"""The plugin inside a real conda, judged by the User-Agent a server receives.
+
+Runs when AAU_TEST_CONDA names a conda executable whose environment has this
+package installed (see README.md); skipped with that reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import read_only_bind, read_only_mount
+from fake_channel import PACKAGE, FakeChannel
+
+from anaconda_anon_usage import __version__
+
+CONDA = os.environ.get("AAU_TEST_CONDA", "")
+pytestmark = pytest.mark.skipif(
+    not CONDA,
+    reason="AAU_TEST_CONDA is not set: no real conda to test the plugin in "
+    "(set it to a conda executable with anaconda-anon-usage installed)",
+)
+
+AAU = re.compile(rf" aau/{re.escape(__version__)}(?P<tokens>(?: [a-z]/[^ ]+)*)$")
+TOKEN = r"[A-Za-z0-9_-]{22}"
+
+
+def aau_tokens(user_agent: str) -> dict[str, str]:
+    match = AAU.search(user_agent)
+    assert match, f"no aau part in {user_agent!r}"
+    return dict(part.split("/", 1) for part in match["tokens"].split())
+
+
+def read_token(path: Path) -> str:
+    return path.read_text().strip().splitlines()[0].strip()
+
+
+class Conda:
+    """Runs conda as a user would: a subprocess with its own HOME."""
+
+    def __init__(self, home: Path, channel: FakeChannel, work: Path) -> None:
+        self.home = home
+        self.channel = channel
+        self.work = work
+        self.extra_env: dict[str, str] = {}
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            "PATH": f"{Path(CONDA).parent}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "CONDA_PKGS_DIRS": str(self.work / "pkgs"),
+            "CONDA_ENVS_DIRS": str(self.work / "envs"),
+            "CONDA_SOLVER": "classic",
+            "CONDA_CHANNELS": self.channel.url,
+            "CONDA_CHANNEL_ALIAS": "http://127.0.0.1:9",
+            "CONDA_NOTIFY_OUTDATED_CONDA": "false",
+            "CONDA_NUMBER_CHANNEL_NOTICES": "0",
+            "CONDA_REPORT_ERRORS": "false",
+            "LANG": "C.UTF-8",
+        }
+        env.update(self.extra_env)
+        env.update(overrides)
+        return env
+
+    def run(
+        self, *args: str, check: bool = True, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [CONDA, *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**env),
+            timeout=300,
+        )
+        if check:
+            assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def search(self, *args: str, **env: str) -> dict[str, str]:
+        """Run a command that fetches repodata; return the tokens the server saw."""
+        self.channel.clear()
+        self.run(
+            "search",
+            "--override-channels",
+            "-c",
+            self.channel.url,
+            PACKAGE,
+            *args,
+            **env,
+        )
+        return self.last_tokens()
+
+    def last_tokens(self) -> dict[str, str]:
+        agents = set(self.channel.user_agents())
+        assert len(agents) == 1, agents  # one process, one user-agent
+        return aau_tokens(agents.pop())
+
+
+@pytest.fixture(scope="module")
+def channel() -> Iterator[FakeChannel]:
+    with FakeChannel() as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def root_prefix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("info-home")
+    out = subprocess.run(
+        [CONDA, "info", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "CONDA_SOLVER": "classic"},
+    ).stdout
+    return Path(json.loads(out)["root_prefix"])
+
+
+@pytest.fixture
+def conda(tmp_path: Path, channel: FakeChannel, home: Path) -> Conda:
+    return Conda(home, channel, tmp_path)
+
+
+def test_tokens_are_sent_and_stable_across_runs(conda: Conda, home: Path, root_prefix):
+    first = conda.search()
+    second = conda.search()
+    assert list(first) == ["c", "s", "e"]
+    assert all(re.fullmatch(TOKEN, value) for value in first.values())
+    assert first["c"] == second["c"] == read_token(home / ".conda" / "aau_token")
+    assert first["e"] == second["e"] == read_token(root_prefix / "etc" / "aau_token")
+    assert first["s"] != second["s"]
+
+
+def test_user_agent_keeps_condas_own_parts_first(conda: Conda):
+    conda.search()
+    agent = conda.channel.user_agents()[0]
+    assert agent.startswith("conda/")
+    assert agent.index(" aau/") > agent.index("requests/")
+
+
+def test_create_stores_the_token_it_sent(conda: Conda, tmp_path: Path):
+    prefix = tmp_path / "created"
+    conda.channel.clear()
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    sent = {aau_tokens(agent)["e"] for agent in conda.channel.user_agents()}
+    assert len(sent) == 1
+    assert (prefix / "conda-meta").is_dir()
+    assert read_token(prefix / "etc" / "aau_token") == sent.pop()
+    assert conda.search(CONDA_PREFIX=str(prefix))["e"] == read_token(
+        prefix / "etc" / "aau_token"
+    )
+
+
+def test_create_without_package_conflicts_is_not_blocked(conda: Conda, tmp_path: Path):
+    """We must not make the directory early: conda refuses non-empty targets."""
+    prefix = tmp_path / "fresh"
+    result = conda.run("create", "-y", "--dry-run", "-p", str(prefix), PACKAGE)
+    assert result.returncode == 0
+    assert not prefix.exists()
+
+
+def test_named_and_path_targets_get_their_own_token(conda: Conda, tmp_path: Path):
+    conda.run("create", "-y", "-n", "named", PACKAGE)
+    conda.run("create", "-y", "-p", str(tmp_path / "bypath"), PACKAGE)
+    named = read_token(tmp_path / "envs" / "named" / "etc" / "aau_token")
+    bypath = read_token(tmp_path / "bypath" / "etc" / "aau_token")
+    assert named != bypath
+    conda.channel.clear()
+    conda.run("install", "--dry-run", "-n", "named", PACKAGE)
+    assert conda.last_tokens()["e"] == named
+    conda.channel.clear()
+    conda.run("install", "--dry-run", "-p", str(tmp_path / "bypath"), PACKAGE)
+    assert conda.last_tokens()["e"] == bypath
+    # the active environment when nothing is named
+    assert conda.search(CONDA_PREFIX=str(tmp_path / "bypath"))["e"] == bypath
+
+
+@pytest.mark.parametrize("word", ["off", "false", "no"])
+def test_config_off_sends_version_only_and_creates_no_file(
+    conda: Conda, home: Path, word
+):
+    conda.run("config", "--set", "anaconda_anon_usage", word)
+    assert conda.search() == {}
+    assert not (home / ".conda" / "aau_token").exists()
+    shown = conda.run("config", "--show", "anaconda_anon_usage").stdout
+    assert shown.strip().lower() == "anaconda_anon_usage: false"
+
+
+@pytest.mark.parametrize("word", ["on", "true", "yes"])
+def test_config_on_turns_it_back_on(conda: Conda, word: str):
+    conda.run("config", "--set", "anaconda_anon_usage", "off")
+    conda.run("config", "--set", "anaconda_anon_usage", word)
+    assert list(conda.search()) == ["c", "s", "e"]
+
+
+def test_environment_variable_and_do_not_track(conda: Conda, home: Path):
+    assert conda.search(CONDA_ANACONDA_ANON_USAGE="false") == {}
+    assert conda.search(DO_NOT_TRACK="1") == {}
+    assert conda.search(DO_NOT_TRACK="true") == {}
+    assert not (home / ".conda").joinpath("aau_token").exists()
+    conda.run("config", "--set", "anaconda_anon_usage", "off")
+    assert list(conda.search(CONDA_ANACONDA_ANON_USAGE="true")) == ["c", "s", "e"]
+
+
+def test_final_system_setting_decides_even_against_do_not_track(
+    conda: Conda, root_prefix
+):
+    condarc = root_prefix / ".condarc"
+    saved = condarc.read_bytes() if condarc.exists() else None
+    try:
+        condarc.write_text("anaconda_anon_usage: true #!final\n")
+        conda.run("config", "--set", "anaconda_anon_usage", "off")
+        assert list(conda.search(DO_NOT_TRACK="1")) == ["c", "s", "e"]
+        condarc.write_text("anaconda_anon_usage: false #!final\n")
+        assert conda.search(CONDA_ANACONDA_ANON_USAGE="true") == {}
+    finally:
+        if saved is None:
+            condarc.unlink()
+        else:
+            condarc.write_bytes(saved)
+
+
+def test_conda_info_redacts_but_the_wire_does_not(conda: Conda):
+    text = conda.run("info").stdout
+    line = next(line for line in text.splitlines() if "user-agent" in line)
+    assert line.rstrip().endswith(f" aau/{__version__} c/. s/. e/.")
+    info = json.loads(conda.run("info", "--json").stdout)
+    assert info["user_agent"].endswith(f" aau/{__version__} c/. s/. e/.")
+    assert info["user_agent"].startswith("conda/")
+    assert all(re.fullmatch(TOKEN, v) for v in conda.search().values())
+
+
+def test_conda_info_when_disabled(conda: Conda):
+    info = json.loads(conda.run("info", "--json", DO_NOT_TRACK="1").stdout)
+    assert info["user_agent"].endswith(f" aau/{__version__}")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("info", "--json"),
+        ("config", "--show", "--json"),
+        ("search", "--json", PACKAGE),
+        ("search", "--json", "no-such-package"),
+        ("create", "--json", "--dry-run", "-n", "x", PACKAGE),
+        ("list", "--json"),
+        ("env", "list", "--json"),
+    ],
+)
+def test_json_output_stays_valid_and_exit_codes_unchanged(conda: Conda, args):
+    with_plugin = conda.run(*args, check=False)
+    without = conda.run(*args, check=False, CONDA_NO_PLUGINS="true")
+    assert with_plugin.returncode == without.returncode, with_plugin.stderr
+    json.loads(with_plugin.stdout)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("install", "-n", "does-not-exist", PACKAGE),
+        ("search", "no-such-package"),
+        ("remove", "-y", "-p", "/nonexistent/prefix", "python"),
+    ],
+)
+def test_failing_commands_fail_the_same_way(conda: Conda, args):
+    with_plugin = conda.run(*args, check=False)
+    without = conda.run(*args, check=False, CONDA_NO_PLUGINS="true")
+    assert with_plugin.returncode == without.returncode != 0
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "posix"])
+def test_shell_code_is_byte_for_byte_unchanged(
+    conda: Conda, tmp_path: Path, shell: str
+):
+    prefix = tmp_path / "shellenv"
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    for args in (
+        ("hook",),
+        ("activate", str(prefix)),
+        ("deactivate",),
+        ("reactivate",),
+    ):
+        command = (f"shell.{shell}", *args)
+        env = (
+            {"CONDA_SHLVL": "1", "CONDA_PREFIX": str(prefix)}
+            if args[0] != "hook"
+            else {}
+        )
+        with_plugin = conda.run(*command, check=False, **env)
+        without = conda.run(*command, check=False, CONDA_NO_PLUGINS="true", **env)
+        assert with_plugin.returncode == without.returncode, command
+        assert with_plugin.stdout == without.stdout, command
+
+
+def test_nothing_on_stdout_or_stderr_without_debug(conda: Conda):
+    with_plugin = conda.run("config", "--show", "anaconda_anon_usage")
+    assert "anaconda-anon-usage" not in with_plugin.stderr
+    debug = conda.run("info", ANACONDA_ANON_USAGE_DEBUG="1")
+    assert "anaconda-anon-usage" not in debug.stdout
+
+
+def test_read_only_home_omits_the_client_token(conda: Conda, tmp_path: Path):
+    with read_only_mount(tmp_path / "rohome") as home:
+        conda.home = home
+        tokens = conda.search()
+    assert list(tokens) == ["s", "e"]
+
+
+def test_read_only_environment_omits_its_token(conda: Conda, tmp_path: Path):
+    prefix = tmp_path / "roenv"
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    (prefix / "etc" / "aau_token").unlink()
+    with read_only_bind(prefix):
+        assert list(conda.search(CONDA_PREFIX=str(prefix))) == ["c", "s"]
+
+
+def test_corrupt_and_unusable_token_files(conda: Conda, home: Path):
+    (home / ".conda").mkdir()
+    (home / ".conda" / "aau_token").write_text("not a token\n")
+    renewed = conda.search()["c"]
+    assert read_token(home / ".conda" / "aau_token") == renewed
+    (home / ".conda" / "aau_token").unlink()
+    (home / ".conda" / "aau_token").mkdir()
+    assert "c" not in conda.search()
+
+
+def test_cli_prints_what_conda_sends(conda: Conda, root_prefix):
+    sent = conda.search()
+    cli = Path(CONDA).parent / "anaconda-anon-usage"
+    out = subprocess.run(
+        [str(cli), "--json", "--prefix", str(root_prefix)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=conda.env(),
+    ).stdout
+    shown = {t["kind"]: t["value"] for t in json.loads(out)["tokens"]}
+    assert shown["c"] == sent["c"] and shown["e"] == sent["e"]
+    assert shown["s"] != sent["s"]  # a different process
+
+
+def test_64_concurrent_first_runs_agree_on_one_client_token(conda: Conda, home: Path):
+    conda.channel.clear()
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        results = list(
+            pool.map(
+                # Separate package caches: conda 23.7's own repodata cache is
+                # not safe under this much concurrency. HOME is shared.
+                lambda n: conda.run(
+                    "search",
+                    "--override-channels",
+                    "-c",
+                    conda.channel.url,
+                    PACKAGE,
+                    check=False,
+                    CONDA_PKGS_DIRS=str(conda.work / f"pkgs{n}"),
+                ),
+                range(64),
+            )
+        )
+    failures = [r.stderr for r in results if r.returncode]
+    assert not failures, failures[0]
+    clients = {aau_tokens(agent).get("c") for agent in conda.channel.user_agents()}
+    sessions = {aau_tokens(agent)["s"] for agent in conda.channel.user_agents()}
+    assert clients == {read_token(home / ".conda" / "aau_token")}
+    assert len(sessions) == 64

@@ -1,0 +1,117 @@
+"""Which tokens are gathered, from where, and what is left out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import read_only_mount
+
+from anaconda_anon_usage import useragent as collect
+from anaconda_anon_usage.tokens import is_valid_token, read_token_file
+
+
+def kinds(tokens: list[collect.Token]) -> list[str]:
+    return [token.kind for token in tokens]
+
+
+def test_client_session_environment_in_order(home: Path, conda_env: Path):
+    tokens = collect.collect_tokens(str(conda_env))
+    assert kinds(tokens) == ["c", "s", "e"]
+    assert all(is_valid_token(token.value) for token in tokens)
+    assert (home / ".conda" / "aau_token").read_text().strip() == tokens[0].value
+    assert (conda_env / "etc" / "aau_token").read_text().strip() == tokens[2].value
+
+
+def test_tokens_are_stable_and_session_is_per_process(conda_env: Path):
+    first = collect.collect_tokens(str(conda_env))
+    second = collect.collect_tokens(str(conda_env))
+    assert first == second
+    code = (
+        "from anaconda_anon_usage.useragent import collect_tokens;"
+        f"print(' '.join(t.value for t in collect_tokens({str(conda_env)!r})))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert other[0] == first[0].value  # client
+    assert other[1] != first[1].value  # session
+    assert other[2] == first[2].value  # environment
+
+
+def test_no_token_is_derived_from_names(home: Path, conda_env: Path):
+    values = " ".join(t.value for t in collect.collect_tokens(str(conda_env)))
+    for name in (home.name, conda_env.name, "root"):
+        assert name not in values
+
+
+@pytest.mark.parametrize("home_value", [None, "", "/nonexistent/home"])
+def test_without_a_home_the_client_token_is_left_out(
+    monkeypatch, conda_env: Path, home_value: str | None
+):
+    if home_value is None:
+        monkeypatch.delenv("HOME")
+    else:
+        monkeypatch.setenv("HOME", home_value)
+    assert kinds(collect.collect_tokens(str(conda_env))) == ["s", "e"]
+    assert not Path("/nonexistent").exists()
+
+
+def test_read_only_home_leaves_out_the_client_token(monkeypatch, tmp_path, conda_env):
+    with read_only_mount(tmp_path / "rohome") as home:
+        monkeypatch.setenv("HOME", str(home))
+        assert kinds(collect.collect_tokens(str(conda_env))) == ["s", "e"]
+
+
+def test_read_only_environment_leaves_out_its_token(tmp_path: Path):
+    with read_only_mount(tmp_path / "roenv") as prefix:
+        # an environment whose files nobody may write: no conda-meta can be
+        # made either, so it is not an environment and gets a pending token
+        tokens = collect.collect_tokens(str(prefix))
+        assert kinds(tokens) == ["c", "s", "e"]
+        assert "pending" in tokens[2].source
+        collect.store_pending()
+        assert not (prefix / "etc").exists()
+
+
+def test_a_directory_as_token_file_leaves_it_out(home: Path, conda_env: Path):
+    (home / ".conda" / "aau_token").mkdir(parents=True)
+    (conda_env / "etc" / "aau_token").mkdir(parents=True)
+    assert kinds(collect.collect_tokens(str(conda_env))) == ["s"]
+
+
+def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
+    prefix = tmp_path / "future-env"
+    tokens = collect.collect_tokens(str(prefix))
+    pending = tokens[-1]
+    assert pending.kind == "e" and "pending" in pending.source
+    assert not prefix.exists()
+    # the same process keeps sending the same pending token
+    assert collect.collect_tokens(str(prefix))[-1].value == pending.value
+    collect.store_pending()
+    assert not prefix.exists()
+    # once conda has made the environment, the sent token is stored in it
+    (prefix / "conda-meta").mkdir(parents=True)
+    collect.store_pending()
+    assert read_token_file(str(prefix / "etc" / "aau_token")).token == pending.value
+    assert collect.collect_tokens(str(prefix))[-1].value == pending.value
+
+
+def test_existing_directory_that_is_not_an_environment_is_untouched(tmp_path: Path):
+    prefix = tmp_path / "plain"
+    prefix.mkdir()
+    collect.collect_tokens(str(prefix))
+    collect.store_pending()
+    assert list(prefix.iterdir()) == []
+
+
+def test_threads_of_one_process_send_the_same_tokens(conda_env: Path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(
+            pool.map(lambda _: collect.collect_tokens(str(conda_env)), range(64))
+        )
+    assert all(result == results[0] for result in results)
