@@ -12,7 +12,7 @@ import pytest
 
 from anaconda_anon_usage import __version__
 from anaconda_anon_usage.cli import main
-from anaconda_anon_usage.tokens import is_valid_token
+from anaconda_anon_usage.tokens import is_valid_token, read_token_file
 
 LINE = re.compile(
     rf"^aau/{re.escape(__version__)} c/[\w-]{{22}} s/[\w-]{{22}} e/[\w-]{{22}}$"
@@ -29,7 +29,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 def test_prints_the_token_string(capsys, home: Path, conda_env: Path):
     out = run(capsys, "--prefix", str(conda_env)).strip()
     assert LINE.match(out), out
-    client = (home / ".conda" / "aau_token").read_text().strip()
+    client = read_token_file(str(home / ".conda" / "aau_token")).token
     env = (conda_env / "etc" / "aau_token").read_text().strip()
     assert f" c/{client} " in out and out.endswith(f" e/{env}")
 

@@ -113,12 +113,20 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path):
 
 def test_annotations_are_stored_and_a_mismatch_renews(tmp_path: Path):
     path = tmp_path / "aau_token"
-    first = load_or_create(str(path), annotations={"host": "one"})
+    first = load_or_create(str(path), annotate=lambda token: {"host": "one"})
     assert path.read_text() == f"{first}\nhost one\n"
-    assert load_or_create(str(path), annotations={"host": "one"}) == first
-    second = load_or_create(str(path), annotations={"host": "two"})
+    assert load_or_create(str(path), annotate=lambda token: {"host": "one"}) == first
+    second = load_or_create(str(path), annotate=lambda token: {"host": "two"})
     assert second != first
     assert read_token_file(str(path)).annotations == {"host": "two"}
+
+
+def test_a_token_without_the_annotation_keeps_its_value_and_gains_it(tmp_path: Path):
+    path = tmp_path / "aau_token"
+    token = new_token()
+    path.write_text(token + "\n")
+    assert load_or_create(str(path), annotate=lambda t: {"host": t[:4]}) == token
+    assert path.read_text() == f"{token}\nhost {token[:4]}\n"
 
 
 def test_without_hard_links_exclusive_create_is_used(

@@ -21,7 +21,7 @@ def test_client_session_environment_in_order(home: Path, conda_env: Path):
     tokens = collect.collect_tokens(str(conda_env))
     assert kinds(tokens) == ["c", "s", "e"]
     assert all(is_valid_token(token.value) for token in tokens)
-    assert (home / ".conda" / "aau_token").read_text().strip() == tokens[0].value
+    assert read_token_file(str(home / ".conda" / "aau_token")).token == tokens[0].value
     assert (conda_env / "etc" / "aau_token").read_text().strip() == tokens[2].value
 
 

@@ -14,9 +14,14 @@ from .tokens import new_token
 from .useragent import KIND_NAMES, Token, aau_user_agent
 
 
+def root_prefix() -> str:
+    """conda's base environment: where this tool is installed."""
+    return os.environ.get("CONDA_ROOT") or sys.prefix
+
+
 def current_prefix() -> str:
-    """The active environment, else the one this tool is installed in (base)."""
-    return os.environ.get("CONDA_PREFIX") or sys.prefix
+    """The active environment, else base."""
+    return os.environ.get("CONDA_PREFIX") or root_prefix()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def gather(prefix: str) -> tuple[config.Decision, list[Token]]:
-    decision = config.resolve()
-    found = useragent.collect_tokens(prefix) if decision.enabled else []
+    decision = config.resolve(root_prefix=root_prefix())
+    found = useragent.collect_tokens(prefix, root_prefix()) if decision.enabled else []
     return decision, found
 
 
@@ -70,12 +75,19 @@ def report(prefix: str) -> dict[str, Any]:
 
 
 def read_paths(prefix: str) -> list[str]:
-    """Every file consulted: configuration first, then token files."""
-    found = list(config.condarc_files())
+    """Every file consulted: configuration files that exist, the token files,
+    then every place an administrator token may be (the search path)."""
+    found = list(config.condarc_files(root_prefix=root_prefix()))
     client = tokens.client_token_path()
     if client:
         found.append(client)
     found.append(tokens.environment_token_path(prefix))
+    for directory in useragent.system_token_directories(root_prefix()):
+        for base in useragent.SYSTEM_TOKEN_FILES.values():
+            found += [
+                os.path.join(directory, base),
+                os.path.join(directory, "." + base),
+            ]
     return found
 
 

@@ -133,13 +133,13 @@ def target_prefix(context: Any) -> str:
         return str(context.default_prefix)
 
 
-_computed: dict[tuple[bool, str], str] = {}
+_computed: dict[tuple[bool, str, str], str] = {}
 _computing = threading.Lock()
 
 
-def _aau_part(is_enabled: bool, prefix: str) -> str:
+def _aau_part(is_enabled: bool, prefix: str, root_prefix: str) -> str:
     """Computed once per process and target; conda asks from several threads."""
-    key = (is_enabled, prefix)
+    key = (is_enabled, prefix, root_prefix)
     if key not in _computed:
         with _computing:
             if key not in _computed:
@@ -147,7 +147,9 @@ def _aau_part(is_enabled: bool, prefix: str) -> str:
                     useragent,
                 )  # on first use: commands without requests skip it
 
-                found = useragent.collect_tokens(prefix) if is_enabled else []
+                found = (
+                    useragent.collect_tokens(prefix, root_prefix) if is_enabled else []
+                )
                 _computed[key] = useragent.aau_user_agent(found)
     return _computed[key]
 
@@ -158,7 +160,9 @@ def aau_part_for(context: Any) -> str:
     except Exception as error:
         debug("cannot read %s (%s): sending the version only", PARAMETER, error)
         is_enabled = False
-    return _aau_part(is_enabled, target_prefix(context) if is_enabled else "")
+    if not is_enabled:
+        return _aau_part(False, "", "")
+    return _aau_part(True, target_prefix(context), str(context.root_prefix))
 
 
 def install_user_agent() -> None:

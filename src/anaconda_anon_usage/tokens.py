@@ -26,7 +26,7 @@ import base64
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from . import debug
 
@@ -132,22 +132,30 @@ def parse_token_text(text: str) -> TokenFile:
     return TokenFile(Status.VALID, token, annotations)
 
 
-def read_token_file(path: str) -> TokenFile:
+def read_small_text(path: str) -> tuple[str | None, str, bool]:
+    """(text, reason, missing): a small UTF-8 text file's content, or None and
+    why not. Binary, huge or unreadable files are refused, never guessed at."""
     try:
         with open(path, "rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        return TokenFile(Status.MISSING, reason="no such file")
+        return None, "no such file", True
     except OSError as error:  # a directory, permissions, I/O errors
-        return TokenFile(Status.UNUSABLE, reason=f"cannot read: {error}")
+        return None, f"cannot read: {error}", False
     if len(data) > MAX_FILE_BYTES:
-        return TokenFile(Status.UNUSABLE, reason="larger than a token file can be")
+        return None, "larger than a token file can be", False
     if b"\0" in data:
-        return TokenFile(Status.UNUSABLE, reason="not a text file")
+        return None, "not a text file", False
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8"), "", False
     except UnicodeDecodeError:
-        return TokenFile(Status.UNUSABLE, reason="not a text file")
+        return None, "not a text file", False
+
+
+def read_token_file(path: str) -> TokenFile:
+    text, reason, missing = read_small_text(path)
+    if text is None:
+        return TokenFile(Status.MISSING if missing else Status.UNUSABLE, reason=reason)
     return parse_token_text(text)
 
 
@@ -226,72 +234,91 @@ def _replace(path: str, text: str) -> None:
         raise
 
 
+Annotate = Callable[[str], Mapping[str, str]]
+
+
 def load_or_create(
-    path: str,
-    *,
-    make_parent: bool = False,
-    annotations: Mapping[str, str] | None = None,
+    path: str, *, make_parent: bool = False, annotate: Annotate | None = None
 ) -> str | None:
     """Return the token stored at ``path``, creating or renewing it as needed.
 
-    ``annotations`` are written with a new token; an existing token whose
-    annotations disagree with them is renewed. Returns None (and writes
-    nothing) when the file cannot be used; never raises ``OSError``.
+    ``annotate(token)`` gives the annotations a token must carry (the client
+    token's host tie). A stored token whose annotation has a different value
+    is renewed; one that lacks the annotation keeps its value and gains it.
+    Returns None (and writes nothing) when the file cannot be used; never
+    raises ``OSError``.
     """
-    wanted = dict(annotations or {})
     try:
-        return _load_or_create(path, make_parent, wanted)
+        return _load_or_create(path, make_parent, annotate or _no_annotations)
     except OSError as error:
         debug("cannot create or renew %s: %s", path, error)
         return None
 
 
-def _acceptable(current: TokenFile, wanted: Mapping[str, str]) -> bool:
-    return current.status is Status.VALID and all(
-        current.annotations.get(key) == value for key, value in wanted.items()
-    )
+def _no_annotations(token: str) -> Mapping[str, str]:
+    return {}
 
 
-def _load_or_create(path: str, make_parent: bool, wanted: dict[str, str]) -> str | None:
+def _verdict(current: TokenFile, annotate: Annotate) -> str:
+    """ "keep", "adopt" (same token, add annotations) or "renew"."""
+    if current.status != Status.VALID or current.token is None:
+        return "renew"
+    verdict = "keep"
+    for key, value in annotate(current.token).items():
+        stored = current.annotations.get(key)
+        if stored is None:
+            verdict = "adopt"
+        elif stored != value:
+            return "renew"
+    return verdict
+
+
+def _load_or_create(path: str, make_parent: bool, annotate: Annotate) -> str | None:
     current = read_token_file(path)
-    if _acceptable(current, wanted):
+    if _verdict(current, annotate) == "keep":
         return current.token
-    if current.status is Status.UNUSABLE:
+    if current.status == Status.UNUSABLE:
         debug("leaving %s alone: %s", path, current.reason)
         return None
-    if current.status is Status.MISSING:
+    if current.status == Status.MISSING:
         if make_parent:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         token = new_token()
-        if _claim(path, format_token_text(token, wanted)):
+        if _claim(path, format_token_text(token, annotate(token))):
             debug("created %s", path)
             return token
         current = read_token_file(path)  # somebody else won the race
-        if _acceptable(current, wanted):
+        if _verdict(current, annotate) == "keep":
             return current.token
-    # Present but not acceptable: renew it, one process at a time, re-reading
+    # Present but not acceptable: fix it, one process at a time, re-reading
     # under the lock so that a renewal made meanwhile is adopted, not redone.
     with _directory_lock(os.path.dirname(path) or "."):
         current = read_token_file(path)
-        if _acceptable(current, wanted):
+        verdict = _verdict(current, annotate)
+        if verdict == "keep":
             return current.token
-        if current.status is Status.UNUSABLE:
+        if current.status == Status.UNUSABLE:
             debug("leaving %s alone: %s", path, current.reason)
             return None
-        debug("renewing %s: %s", path, current.reason or "annotations differ")
-        token = new_token()
-        _replace(path, format_token_text(token, wanted))
+        if verdict == "adopt" and current.token is not None:
+            token = current.token
+            debug("annotating %s", path)
+        else:
+            token = new_token()
+            debug("renewing %s: %s", path, current.reason or "annotation differs")
+        _replace(path, format_token_text(token, annotate(token)))
         return token
 
 
-def write_new(path: str, *, annotations: Mapping[str, str] | None = None) -> str:
+def write_new(path: str, *, annotate: Annotate | None = None) -> str:
     """Replace the token at ``path`` with a fresh one (a user's reset).
 
     Raises OSError when it cannot.
     """
     token = new_token()
+    annotations = (annotate or _no_annotations)(token)
     with _directory_lock(os.path.dirname(path) or "."):
-        _replace(path, format_token_text(token, dict(annotations or {})))
+        _replace(path, format_token_text(token, annotations))
     return token
 
 
@@ -303,9 +330,9 @@ def claim(path: str, token: str) -> str | None:
     """
     try:
         current = read_token_file(path)
-        if current.status is Status.VALID:
+        if current.status == Status.VALID:
             return current.token
-        if current.status is Status.MISSING:
+        if current.status == Status.MISSING:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if _claim(path, format_token_text(token, {})):
                 return token

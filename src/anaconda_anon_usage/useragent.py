@@ -2,16 +2,19 @@
 form, and the redacted form ``conda info`` displays.
 
 client and environment tokens are read from (or created in) their files;
-the session token lives only in this process's memory. A token that cannot
-be had is left out, never replaced by something derived from the machine.
+the session token lives only in this process's memory; administrator tokens
+(installer, organisation, machine) are read from variables and files that an
+administrator deploys. A token that cannot be had is left out, never replaced
+by something derived from the machine.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 
-from . import __version__, debug, tokens
+from . import __version__, debug, hostid, tokens
 from .tokens import new_token
 
 PRODUCT = "aau"
@@ -67,7 +70,8 @@ def client_token() -> Token | None:
     if path is None:
         debug("no usable home directory: client token left out")
         return None
-    value = tokens.load_or_create(path, make_parent=True)
+    annotate = hostid.host_annotation(hostid.machine_identity())
+    value = tokens.load_or_create(path, make_parent=True, annotate=annotate)
     return Token("c", value, path) if value else None
 
 
@@ -95,10 +99,95 @@ def store_pending() -> None:
             del _pending[prefix]
 
 
-def collect_tokens(prefix: str) -> list[Token]:
-    """All tokens for a command targeting ``prefix``, in the order they are sent."""
+# --- administrator tokens ---------------------------------------------------
+
+SYSTEM_TOKEN_FILES = {"i": "installer_token", "o": "org_token", "m": "machine_token"}
+SYSTEM_TOKEN_VARIABLES = {
+    "i": "ANACONDA_ANON_USAGE_INSTALLER_TOKEN",
+    "o": "ANACONDA_ANON_USAGE_ORG_TOKEN",
+    "m": "ANACONDA_ANON_USAGE_MACHINE_TOKEN",
+}
+SYSTEM_TOKEN_MAX_LENGTH = 36
+
+
+def system_token_directories(root_prefix: str) -> list[str]:
+    """Where administrators may put token files, in the order they are read."""
+    environ = os.environ
+    home = tokens.home_directory()
+    candidates = ["/etc/conda", "/var/lib/conda", root_prefix]
+    if environ.get("XDG_CONFIG_HOME"):
+        candidates.append(os.path.join(environ["XDG_CONFIG_HOME"], "conda"))
+    if home:
+        candidates += [
+            os.path.join(home, ".config", "conda"),
+            os.path.join(home, ".conda"),
+        ]
+    active = environ.get("CONDA_PREFIX")
+    if active and os.path.abspath(active) != os.path.abspath(root_prefix):
+        candidates.append(active)
+    seen: set[str] = set()
+    ordered = []
+    for directory in candidates:
+        key = os.path.abspath(directory)
+        if key not in seen:
+            seen.add(key)
+            ordered.append(directory)
+    return ordered
+
+
+def is_valid_system_token(value: str) -> bool:
+    return 0 < len(
+        value
+    ) <= SYSTEM_TOKEN_MAX_LENGTH and tokens.TOKEN_ALPHABET.issuperset(value)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def system_tokens(root_prefix: str) -> list[Token]:
+    """Administrator tokens: each variable first, then files in path order;
+    every distinct value once; invalid values dropped (and named in debug)."""
+    found: dict[tuple[str, str], Token] = {}
+
+    def offer(kind: str, raw: str, source: str) -> None:
+        value = _first_line(raw)
+        if not is_valid_system_token(value):
+            debug("dropping %s token from %s: not 1-36 of [A-Za-z0-9_-]", kind, source)
+            return
+        found.setdefault((kind, value), Token(kind, value, source))
+
+    for kind, variable in SYSTEM_TOKEN_VARIABLES.items():
+        if variable in os.environ:
+            offer(kind, os.environ[variable], f"${variable}")
+    wanted = {
+        name: kind
+        for kind, base in SYSTEM_TOKEN_FILES.items()
+        for name in (base, "." + base)
+    }
+    for directory in system_token_directories(root_prefix):
+        try:
+            names = sorted(set(os.listdir(directory)) & wanted.keys())
+        except OSError:
+            continue  # most of these directories do not exist
+        for name in names:
+            path = os.path.join(directory, name)
+            text, reason, _ = tokens.read_small_text(path)
+            if text is None:
+                debug("dropping %s: %s", path, reason)
+            else:
+                offer(wanted[name], text, path)
+    return sorted(found.values(), key=lambda token: KIND_ORDER.index(token.kind))
+
+
+def collect_tokens(prefix: str, root_prefix: str | None = None) -> list[Token]:
+    """All tokens for a command targeting ``prefix``, in the order they are sent.
+
+    ``root_prefix`` is conda's base environment (default: this Python's).
+    """
     found = [client_token(), session_token(), environment_token(prefix)]
-    return [token for token in found if token is not None]
+    sent = [token for token in found if token is not None]
+    return sent + system_tokens(root_prefix or sys.prefix)
 
 
 def aau_user_agent(sent: Iterable[Token] = ()) -> str:

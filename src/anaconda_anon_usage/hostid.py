@@ -1,0 +1,101 @@
+"""The host tie of the client token: a copied home directory, VM or container
+image must not make two machines share one client token.
+
+The client token file carries a ``host`` line: a hash of the token (as salt)
+and the machine's identity. It reveals nothing about the machine, is never
+sent, and survives reboots. When the file is used on a machine whose
+identity gives a different hash, the client token is renewed.
+
+The identity is read without a subprocess:
+
+* Linux: ``/etc/machine-id`` (or dbus's copy), plus the host name inside a
+  container, where images often carry one machine-id into many containers;
+* Windows: the registry's ``MachineGuid``;
+* macOS: ``gethostuuid`` from libc.
+
+Where none is available the token is simply not tied (documented fallback).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+
+from . import debug
+
+HOST_KEY = "host"
+LINUX_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
+
+
+def _read_first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as stream:
+            return stream.readline(256).strip() or None
+    except OSError:
+        return None
+
+
+def _linux_identity() -> str | None:
+    machine_id = next(filter(None, map(_read_first_line, LINUX_ID_FILES)), None)
+    if machine_id is None:
+        return None
+    if any(os.path.exists(marker) for marker in CONTAINER_MARKERS):
+        return f"linux:{machine_id}:{os.uname().nodename}"
+    return f"linux:{machine_id}"
+
+
+def _windows_identity() -> str | None:  # pragma: no cover - not run on Linux CI
+    import winreg
+
+    with winreg.OpenKey(
+        winreg.HKEY_LOCAL_MACHINE,
+        r"SOFTWARE\Microsoft\Cryptography",
+        0,
+        winreg.KEY_READ | winreg.KEY_WOW64_64KEY,
+    ) as key:
+        return f"windows:{winreg.QueryValueEx(key, 'MachineGuid')[0]}"
+
+
+def _macos_identity() -> str | None:  # pragma: no cover - not run on Linux CI
+    import ctypes
+    import uuid
+
+    libc = ctypes.CDLL("/usr/lib/libc.dylib")
+    buffer = ctypes.create_string_buffer(16)
+    timeout = (ctypes.c_long * 2)(1, 0)
+    if libc.gethostuuid(buffer, timeout) != 0:
+        return None
+    return f"macos:{uuid.UUID(bytes=buffer.raw)}"
+
+
+def machine_identity() -> str | None:
+    """This machine's stable identity, or None where it cannot be had cheaply."""
+    try:
+        if sys.platform.startswith("linux"):
+            return _linux_identity()
+        if sys.platform == "win32":
+            return _windows_identity()
+        if sys.platform == "darwin":
+            return _macos_identity()
+    except Exception as error:
+        debug("no machine identity: %s", error)
+    return None
+
+
+def host_tag(token: str, identity: str) -> str:
+    """A salted hash of the identity: the token is the salt, so the tag tells
+    nothing about the machine and differs for every token."""
+    digest = hashlib.sha256(f"aau-host\0{token}\0{identity}".encode()).hexdigest()
+    return digest[:32]
+
+
+def host_annotation(identity: str | None) -> Callable[[str], dict[str, str]]:
+    """The ``annotate`` function for the client token file on this machine."""
+
+    def annotate(token: str) -> dict[str, str]:
+        return {HOST_KEY: host_tag(token, identity)} if identity else {}
+
+    return annotate
