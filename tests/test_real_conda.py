@@ -369,3 +369,90 @@ def test_64_concurrent_first_runs_agree_on_one_client_token(conda: Conda, home: 
     sessions = {aau_tokens(agent)["s"] for agent in conda.channel.user_agents()}
     assert clients == {read_token(home / ".conda" / "aau_token")}
     assert len(sessions) == 64
+
+
+# --- issue 3: administrator tokens and conda-native controls -------------------
+
+
+def conda_version() -> tuple[int, ...]:
+    out = subprocess.run([CONDA, "--version"], capture_output=True, text=True).stdout
+    return tuple(int(part) for part in re.findall(r"\d+", out)[:2])
+
+
+def test_administrator_tokens_are_sent_after_e_and_redacted(
+    conda: Conda, root_prefix: Path
+):
+    token_file = root_prefix / "org_token"
+    assert not token_file.exists()
+    try:
+        token_file.write_text("acme-corp\n")
+        conda.extra_env = {
+            "ANACONDA_ANON_USAGE_INSTALLER_TOKEN": "miniforge-26",
+            "ANACONDA_ANON_USAGE_MACHINE_TOKEN": "not valid!",
+        }
+        sent = conda.search()
+        assert list(sent) == ["c", "s", "e", "i", "o"]
+        assert sent["i"] == "miniforge-26" and sent["o"] == "acme-corp"
+        agent = conda.channel.user_agents()[0]
+        assert agent.endswith(" i/miniforge-26 o/acme-corp")
+        info = json.loads(conda.run("info", "--json").stdout)["user_agent"]
+        assert info.endswith(" c/. s/. e/. i/. o/.")
+        assert conda.search(DO_NOT_TRACK="1") == {}
+    finally:
+        token_file.unlink()
+
+
+def test_anon_usage_subcommand_shows_what_is_sent(conda: Conda, tmp_path: Path):
+    sent = conda.search()
+    shown = conda.run("anon-usage").stdout.strip()
+    assert shown.startswith(f"aau/{__version__} c/{sent['c']} s/")
+    assert shown.endswith(f" e/{sent['e']}")
+    detail = conda.run("anon-usage", "--detail").stdout
+    assert "# enabled (decided by: default)" in detail
+    conda.run("create", "-y", "-n", "shown", PACKAGE)
+    data = json.loads(conda.run("anon-usage", "--json", "-n", "shown").stdout)
+    env_token = read_token(tmp_path / "envs" / "shown" / "etc" / "aau_token")
+    assert data["tokens"][2]["value"] == env_token
+    missing = conda.run("anon-usage", "-n", "no-such-env", check=False)
+    assert missing.returncode == 1 and "no conda environment" in missing.stderr
+
+
+def test_anon_usage_reset_gives_fresh_tokens(conda: Conda, tmp_path: Path):
+    prefix = tmp_path / "resetenv"
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    before = conda.search(CONDA_PREFIX=str(prefix))
+    out = conda.run("anon-usage", "reset", "--client").stdout
+    assert "client token replaced" in out
+    after_client = conda.search(CONDA_PREFIX=str(prefix))
+    assert after_client["c"] != before["c"] and after_client["e"] == before["e"]
+    conda.run("anon-usage", "reset", "--environment", "-p", str(prefix))
+    after_env = conda.search(CONDA_PREFIX=str(prefix))
+    assert after_env["e"] != before["e"] and after_env["c"] == after_client["c"]
+
+
+def test_anon_usage_off_and_on(conda: Conda, home: Path):
+    out = conda.run("anon-usage", "off").stdout
+    assert f"off (written to {home / '.condarc'})" in out
+    assert conda.search() == {}
+    shown = conda.run("config", "--show", "anaconda_anon_usage").stdout
+    assert shown.strip().lower() == "anaconda_anon_usage: false"
+    out = conda.run("anon-usage", "on", DO_NOT_TRACK="1").stdout
+    assert "DO_NOT_TRACK decides, so tokens stay off" in out
+    assert list(conda.search()) == ["c", "s", "e"]
+
+
+def test_doctor_reports_tokens(conda: Conda, tmp_path: Path):
+    if conda_version() < (23, 11):
+        pytest.skip("conda doctor health checks need conda >= 23.11")
+    conda.search()
+    out = conda.run("doctor", check=False).stdout
+    assert "tokens are enabled (decided by: default)" in out
+    assert "client token:" in out and "is valid" in out
+    assert "every token location is writable" in out
+    with read_only_mount(tmp_path / "rohome") as home:
+        conda.home = home
+        out = conda.run("doctor", check=False).stdout
+    assert f"cannot write: {home / '.conda'}" in out
+    conda.home = tmp_path
+    out = conda.run("doctor", check=False, CONDA_ANACONDA_ANON_USAGE="no").stdout
+    assert "tokens are disabled (decided by: CONDA_ANACONDA_ANON_USAGE)" in out

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import __version__, config, tokens, useragent
 from .tokens import new_token
-from .useragent import KIND_NAMES, Token, aau_user_agent
+from .useragent import KIND_NAMES, aau_user_agent
 
 
 def root_prefix() -> str:
@@ -49,14 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def gather(prefix: str) -> tuple[config.Decision, list[Token]]:
-    decision = config.resolve(root_prefix=root_prefix())
-    found = useragent.collect_tokens(prefix, root_prefix()) if decision.enabled else []
-    return decision, found
-
-
-def report(prefix: str) -> dict[str, Any]:
-    decision, found = gather(prefix)
+def report(
+    prefix: str, decision: config.Decision, root: str | None = None
+) -> dict[str, Any]:
+    """Everything the tool shows, as data: the string sent and each token's source."""
+    found = (
+        useragent.collect_tokens(prefix, root or root_prefix())
+        if decision.enabled
+        else []
+    )
     return {
         "user_agent": aau_user_agent(found),
         "enabled": decision.enabled,
@@ -72,6 +73,20 @@ def report(prefix: str) -> dict[str, Any]:
             for token in found
         ],
     }
+
+
+def render(data: dict[str, Any], *, detail: bool = False, as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps(data, indent=2)
+    lines = [data["user_agent"]]
+    if detail:
+        state = "enabled" if data["enabled"] else "disabled"
+        lines.append(f"# {state} (decided by: {data['decided_by']})")
+        lines += [
+            f"{t['kind']}/{t['value']}  {t['name']}: {t['source']}"
+            for t in data["tokens"]
+        ]
+    return "\n".join(lines)
 
 
 def read_paths(prefix: str) -> list[str]:
@@ -100,18 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.paths:
         print("\n".join(read_paths(prefix)))
         return 0
-    data = report(prefix)
-    if args.json:
-        print(json.dumps(data, indent=2))
-        return 0
-    print(data["user_agent"])
-    if args.detail:
-        state = "enabled" if data["enabled"] else "disabled"
-        print(f"# {state} (decided by: {data['decided_by']})")
-        for token in data["tokens"]:
-            print(
-                f"{token['kind']}/{token['value']}  {token['name']}: {token['source']}"
-            )
+    decision = config.resolve(root_prefix=root_prefix())
+    print(render(report(prefix, decision), detail=args.detail, as_json=args.json))
     return 0
 
 

@@ -227,3 +227,59 @@ def post_command(command: str) -> None:
         useragent.store_pending()
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)
+
+
+# --- facts for ``conda anon-usage`` and ``conda doctor`` ----------------------
+
+
+def deciding_source(context: Any) -> str:
+    """Which configuration source decided the parameter: the last one that sets
+    it, or the first marked ``#!final``; "default" when none does."""
+    enabled(context)  # registers the parameter and honours DO_NOT_TRACK
+    from conda.common.configuration import EnvRawParameter, ParameterFlag
+
+    decided = "default"
+    for source, parameters in context.raw_data.items():
+        raw = parameters.get(PARAMETER)
+        if raw is None:
+            continue
+        if source == EnvRawParameter.source:
+            variable = "CONDA_ANACONDA_ANON_USAGE"
+            decided = variable if variable in os.environ else DO_NOT_TRACK
+        else:
+            decided = str(source)
+        if raw.keyflag() == ParameterFlag.final:
+            break
+    return decided
+
+
+def set_in_user_condarc(value: bool) -> str:
+    """Write ``anaconda_anon_usage: value`` into the user's condarc, as
+    ``conda config --set`` would, keeping its comments. Returns the path."""
+    from conda.base.context import reset_context, user_rc_path
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    path = str(user_rc_path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            content = yaml.load(stream) or {}
+    except FileNotFoundError:
+        content = {}
+    content[PARAMETER] = value
+    temporary = f"{path}.aau-{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as stream:
+        yaml.dump(content, stream)
+    os.replace(temporary, path)
+    reset_context()
+    return path
+
+
+def state(context: Any) -> tuple[bool, str, str, str]:
+    """(enabled, deciding source, target prefix, root prefix) as conda sees them."""
+    return (
+        enabled(context),
+        deciding_source(context),
+        target_prefix(context),
+        str(context.root_prefix),
+    )

@@ -47,16 +47,18 @@ def _linux_identity() -> str | None:
     return f"linux:{machine_id}"
 
 
-def _windows_identity() -> str | None:  # pragma: no cover - not run on Linux CI
-    import winreg
+if sys.platform == "win32":  # pragma: no cover - not run on Linux CI
 
-    with winreg.OpenKey(
-        winreg.HKEY_LOCAL_MACHINE,
-        r"SOFTWARE\Microsoft\Cryptography",
-        0,
-        winreg.KEY_READ | winreg.KEY_WOW64_64KEY,
-    ) as key:
-        return f"windows:{winreg.QueryValueEx(key, 'MachineGuid')[0]}"
+    def _windows_identity() -> str | None:
+        import winreg
+
+        with winreg.OpenKey(
+            winreg.HKEY_LOCAL_MACHINE,
+            r"SOFTWARE\Microsoft\Cryptography",
+            0,
+            winreg.KEY_READ | winreg.KEY_WOW64_64KEY,
+        ) as key:
+            return f"windows:{winreg.QueryValueEx(key, 'MachineGuid')[0]}"
 
 
 def _macos_identity() -> str | None:  # pragma: no cover - not run on Linux CI

@@ -1,11 +1,16 @@
-"""conda's entry point: hook registrations only. The work is in conda_adapter."""
+"""conda's entry point: hook registrations only.
+
+The user-agent work is in conda_adapter; ``conda anon-usage`` and the
+``conda doctor`` check are in controls, imported only when conda runs them.
+"""
 
 from __future__ import annotations
 
+from argparse import ArgumentParser, Namespace
 from collections.abc import Iterator
 
 from conda import plugins
-from conda.plugins.types import CondaPostCommand, CondaPreCommand
+from conda.plugins import types
 
 from . import conda_adapter
 
@@ -13,8 +18,8 @@ NAME = "anaconda-anon-usage"
 
 
 @plugins.hookimpl
-def conda_pre_commands() -> Iterator[CondaPreCommand]:
-    yield CondaPreCommand(
+def conda_pre_commands() -> Iterator[types.CondaPreCommand]:
+    yield types.CondaPreCommand(
         name=NAME,
         action=conda_adapter.pre_command,
         run_for=conda_adapter.AllCommands(),
@@ -22,9 +27,43 @@ def conda_pre_commands() -> Iterator[CondaPreCommand]:
 
 
 @plugins.hookimpl
-def conda_post_commands() -> Iterator[CondaPostCommand]:
-    yield CondaPostCommand(
+def conda_post_commands() -> Iterator[types.CondaPostCommand]:
+    yield types.CondaPostCommand(
         name=NAME,
         action=conda_adapter.post_command,
         run_for=conda_adapter.AllCommands(),
     )
+
+
+def _configure_parser(parser: ArgumentParser) -> None:
+    from . import controls
+
+    controls.configure_parser(parser)
+
+
+def _run(args: Namespace | list[str]) -> int:
+    from . import controls
+
+    return controls.run(args)
+
+
+def _health_check(prefix: str, verbose: bool) -> None:
+    from . import controls
+
+    controls.health_check(prefix, verbose)
+
+
+@plugins.hookimpl
+def conda_subcommands() -> Iterator[types.CondaSubcommand]:
+    yield types.CondaSubcommand(
+        name="anon-usage",
+        summary="Show, reset, or turn off the anonymous usage tokens conda sends.",
+        action=_run,
+        configure_parser=_configure_parser,
+    )
+
+
+@plugins.hookimpl
+def conda_health_checks() -> Iterator[types.CondaHealthCheck]:
+    # Only called by conda >= 23.11, which has ``conda doctor``.
+    yield types.CondaHealthCheck(name=NAME, action=_health_check)
