@@ -1,0 +1,188 @@
+"""The grammar of one access-log line, and its parse as a pure function.
+
+``parse_line`` depends on nothing but the line: it is the reference that
+any engine (this package's vectorised reader, or a distributed one later)
+must reproduce. The regular expressions are written in the common subset of
+Python's ``re`` and Rust's ``regex`` so that both can run them.
+
+A line is Combined Log Format as nginx and Apache write it, possibly with
+extra fields after the user-agent::
+
+    host ident user [time] "request" status size "referer" "user-agent" ...
+
+The client address is matched but never captured: it is never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import NamedTuple
+
+
+def _quoted(name: str) -> str:
+    return r'"(?P<' + name + r'>(?:[^"\\]|\\.)*)"'
+
+
+LINE = (
+    r"^\S+ \S+ \S+ \[(?P<time>[^\]]+)\] "  # client (never captured), ident, user
+    + _quoted("request")
+    + r" (?P<status>[0-9]{3}) \S+ "  # status, size
+    + _quoted("referer")
+    + " "
+    + _quoted("agent")
+    + r"(?: .*)?$"  # extra fields after the user-agent
+)
+LINE_RE = re.compile(LINE)
+
+TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
+REQUEST = r"^[A-Z]+ (\S+)(?: \S+)?$"
+REQUEST_RE = re.compile(REQUEST)
+PATH = (
+    r"^/(?:t/[^/]+/)?"  # an anaconda.org token path prefix: dropped, never kept
+    r"(.+?)/"  # channel (may have several segments: label/..., pkgs/main)
+    r"(noarch|[a-z0-9]+-[a-z0-9_]+)/"  # subdir
+    r"([^/]+)$"  # file name
+)
+PATH_RE = re.compile(PATH)
+PACKAGE = r"^(.+)-([^-]+)-([^-]+)\.(?:conda|tar\.bz2)$"
+PACKAGE_RE = re.compile(PACKAGE)
+REPODATA = r"^(?:current_)?repodata[A-Za-z0-9_.]*$"
+REPODATA_RE = re.compile(REPODATA)
+
+# The user-agent is split on spaces; each part is ``name/value``.
+TOKEN_VALUE = r"[A-Za-z0-9_-]{1,64}"
+ADMIN_PART = r"^[iom]/" + TOKEN_VALUE + r"$"
+ADMIN_PART_RE = re.compile(ADMIN_PART)
+PART_PATTERNS = {  # stored field -> pattern of the whole part
+    "client": r"^c/" + TOKEN_VALUE + r"$",
+    "session": r"^s/" + TOKEN_VALUE + r"$",
+    "environment": r"^e/" + TOKEN_VALUE + r"$",
+    "solver": r"^solver/\S+$",
+    "aau_version": r"^aau/\S+$",
+}
+PART_RES = {name: re.compile(pattern) for name, pattern in PART_PATTERNS.items()}
+
+
+class Request(NamedTuple):
+    """One conda request, as stored (before tokens are hashed)."""
+
+    timestamp: int  # seconds since the epoch, UTC
+    status: int
+    channel: str | None
+    subdir: str | None
+    kind: str  # "repodata", "package" or "other"
+    package: str | None
+    version: str | None
+    conda_version: str
+    python: str | None  # "CPython/3.11.7"
+    os: str | None  # "Linux/6.1.0"
+    distribution: str | None  # "debian/12", "OSX/14.1"
+    solver: str | None
+    aau_version: str | None
+    client: str | None
+    session: str | None
+    environment: str | None
+    admin: tuple[str, ...]  # "i/…", "o/…", "m/…" in the order sent
+
+
+class Line(NamedTuple):
+    """What one line is: malformed, another client's request, or conda's."""
+
+    kind: str  # "blank", "malformed", "other" or "conda"
+    timestamp: int | None = None
+    request: Request | None = None
+
+
+MALFORMED = Line("malformed")
+
+
+def unescape(value: str) -> str:
+    r"""nginx and Apache write ``"`` as ``\"`` and ``\`` as ``\\`` inside quotes."""
+    return value.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def parse_time(text: str) -> int | None:
+    try:
+        return int(datetime.strptime(text, TIME_FORMAT).timestamp())
+    except ValueError:
+        return None
+
+
+def _positional(parts: list[str], index: int) -> str | None:
+    return parts[index] if len(parts) > index and "/" in parts[index] else None
+
+
+def _value_of_first(pattern: re.Pattern[str], parts: list[str]) -> str | None:
+    """The value (after the first ``/``) of the first part the pattern matches."""
+    for part in parts:
+        if pattern.match(part):
+            return part.split("/", 1)[1]
+    return None
+
+
+def parse_agent(agent: str) -> dict[str, object] | None:
+    """conda's user-agent: ``conda/V requests/V Python/V OS/V dist/V …``."""
+    if not agent.startswith("conda/"):
+        return None
+    parts = agent.split(" ")
+    fields: dict[str, object] = {
+        "conda_version": parts[0][len("conda/") :],
+        "python": _positional(parts, 2),
+        "os": _positional(parts, 3),
+        "distribution": _positional(parts, 4),
+    }
+    for name, pattern in PART_RES.items():
+        fields[name] = _value_of_first(pattern, parts)
+    fields["admin"] = tuple(part for part in parts if ADMIN_PART_RE.match(part))
+    return fields
+
+
+def parse_path(target: str) -> dict[str, str | None]:
+    path = target.split("?", 1)[0]
+    match = PATH_RE.match(path)
+    if not match:
+        return {"channel": None, "subdir": None, "kind": "other", "package": None, "version": None}
+    channel, subdir, filename = match.groups()
+    package = PACKAGE_RE.match(filename)
+    if package:
+        return {
+            "channel": channel,
+            "subdir": subdir,
+            "kind": "package",
+            "package": package.group(1),
+            "version": package.group(2),
+        }
+    kind = "repodata" if REPODATA_RE.match(filename) else "other"
+    return {"channel": channel, "subdir": subdir, "kind": kind, "package": None, "version": None}
+
+
+BLANK = Line("blank")
+SEPARATOR = "\x1f"  # never written by nginx or Apache (they escape control bytes)
+
+
+def parse_line(line: str) -> Line:
+    """Classify and parse one log line (without its newline). Pure.
+
+    Bytes that are not UTF-8 are expected as U+FFFD (decode with "replace").
+    """
+    line = line.removesuffix("\r")
+    if not line:
+        return BLANK
+    match = LINE_RE.match(line)
+    if not match or SEPARATOR in line:
+        return MALFORMED
+    time_text, request_text, status, agent_text = match.group("time", "request", "status", "agent")
+    timestamp = parse_time(time_text)
+    if timestamp is None:
+        return MALFORMED
+    agent = parse_agent(unescape(agent_text))
+    if agent is None:
+        return Line("other", timestamp)
+    request = REQUEST_RE.match(unescape(request_text))
+    where = parse_path(request.group(1)) if request else parse_path("")
+    return Line(
+        "conda",
+        timestamp,
+        Request(timestamp=timestamp, status=int(status), **where, **agent),  # type: ignore[arg-type]
+    )
