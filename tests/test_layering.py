@@ -48,4 +48,44 @@ def test_core_imports_nothing_outside_the_standard_library():
 def test_conda_adapter_does_not_import_conda_at_import_time():
     loaded = imported_after(["anaconda_anon_usage.conda_adapter"])
     assert "conda" not in loaded
+
+
+def test_the_plugin_side_never_loads_the_counting_side():
+    loaded = imported_after(
+        [
+            *CORE_MODULES,
+            "anaconda_anon_usage.conda_adapter",
+            "anaconda_anon_usage.controls",
+        ]
+    )
     assert not any(m.startswith("anaconda_anon_usage.stats") for m in loaded)
+    assert "polars" not in loaded and "matplotlib" not in loaded
+
+
+def test_no_plugin_side_module_mentions_the_counting_side():
+    from pathlib import Path
+
+    import anaconda_anon_usage
+
+    package = Path(anaconda_anon_usage.__file__).parent
+    for module in package.glob("*.py"):
+        assert ".stats" not in module.read_text(), module.name
+
+
+def test_aau_stats_without_the_extra_says_what_to_install():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, *args):\n"
+        "        if name.split('.')[0] in ('polars', 'matplotlib'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from anaconda_anon_usage.stats.cli import main\n"
+        "sys.exit(main(['totals']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "pip install 'anaconda-anon-usage[stats]'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -40,13 +40,16 @@ def _split_lines(data: bytes) -> pl.Series:
     return frame.get_column("line")
 
 
-def _value_of_first(parts: pl.Expr, pattern: str) -> pl.Expr:
-    found = parts.list.eval(pl.element().filter(pl.element().str.contains(pattern)))
-    return found.list.first().str.replace(r"^[^/]*/", "")
+def _value_of_first(agent: pl.Expr, pattern: str) -> pl.Expr:
+    """The value of the first space-separated part that matches ``^name/value$``:
+    the same as splitting and filtering, without building lists."""
+    name, value = pattern.removeprefix("^").removesuffix("$").split("/", 1)
+    return agent.str.extract(r"(?:^| )" + name + "/(" + value + r")(?: |$)", 1)
 
 
-def _positional(parts: pl.Expr, index: int) -> pl.Expr:
-    part = parts.list.get(index, null_on_oob=True)
+def _positional(agent: pl.Expr, index: int) -> pl.Expr:
+    """Part ``index`` of ``agent.split(" ")`` when it contains a ``/``."""
+    part = agent.str.extract("^" + "[^ ]* " * index + "([^ ]*)", 1)
     return pl.when(part.str.contains("/", literal=True)).then(part)
 
 
@@ -88,12 +91,13 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
     malformed = fields.filter(~blank & ~valid)
     parsed = fields.filter(valid)
     stamps = parsed.select(
-        pl.col("timestamp").min().alias("first"), pl.col("timestamp").max().alias("last")
+        pl.col("timestamp").min().alias("first"),
+        pl.col("timestamp").max().alias("last"),
     ).row(0)
     conda = _conda_requests(parsed)
-    example_lines = (separator_lines + malformed.get_column("line").head(examples).to_list())[
-        :examples
-    ]
+    example_lines = (
+        separator_lines + malformed.get_column("line").head(examples).to_list()
+    )[:examples]
     return Chunk(
         lines=total,
         malformed=len(malformed) + len(separator_lines),
@@ -104,48 +108,73 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
     )
 
 
-def _conda_requests(parsed: pl.DataFrame) -> pl.DataFrame:
-    agents = parsed.with_columns(_unescape(pl.col("agent")).alias("agent")).filter(
-        pl.col("agent").str.starts_with("conda/")
+def _agent_fields(agents: pl.Series) -> pl.DataFrame:
+    """Parse each distinct conda user-agent once."""
+    agent = pl.col("agent")
+    has_admin = agent.str.contains(r"(?:^| )[iom]/")
+    admin = (
+        pl.when(has_admin)
+        .then(agent)
+        .otherwise(pl.lit(""))
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element().str.contains(lf.ADMIN_PART)))
     )
-    parts = pl.col("parts")
+    return pl.DataFrame({"agent": agents}).with_columns(
+        agent.str.extract(r"^conda/([^ ]*)", 1).alias("conda_version"),
+        _positional(agent, 2).alias("python"),
+        _positional(agent, 3).alias("os"),
+        _positional(agent, 4).alias("distribution"),
+        *(
+            _value_of_first(agent, pattern).alias(name)
+            for name, pattern in lf.PART_PATTERNS.items()
+        ),
+        admin.alias("admin"),
+    )
+
+
+def _request_fields(requests: pl.Series) -> pl.DataFrame:
+    """Parse each distinct request line once."""
     target = (
         _unescape(pl.col("request"))
         .str.extract(lf.REQUEST, 1)
         .fill_null("")
         .str.replace(r"\?.*$", "")
     )
-    step = agents.with_columns(
-        pl.col("agent").str.split(" ").alias("parts"),
-        target.str.extract_groups(lf.PATH).alias("where"),
-    ).unnest("where", separator="_")
+    step = (
+        pl.DataFrame({"request": requests})
+        .with_columns(target.str.extract_groups(lf.PATH).alias("where"))
+        .unnest("where", separator="_")
+    )
     filename = pl.col("where_3")
-    package = filename.str.extract_groups(lf.PACKAGE)
-    step = step.with_columns(package.alias("pkg")).unnest("pkg", separator="_")
-    is_package = pl.col("pkg_1").is_not_null()
-    is_repodata = filename.str.contains(lf.REPODATA)
+    step = step.with_columns(
+        filename.str.extract_groups(lf.PACKAGE).alias("pkg")
+    ).unnest("pkg", separator="_")
     return step.select(
-        pl.col("timestamp"),
-        pl.col("status").cast(pl.Int64),
+        pl.col("request"),
         pl.col("where_1").alias("channel"),
         pl.col("where_2").alias("subdir"),
-        pl.when(is_package)
+        pl.when(pl.col("pkg_1").is_not_null())
         .then(pl.lit("package"))
-        .when(is_repodata)
+        .when(filename.str.contains(lf.REPODATA))
         .then(pl.lit("repodata"))
         .otherwise(pl.lit("other"))
         .alias("kind"),
         pl.col("pkg_1").alias("package"),
         pl.col("pkg_2").alias("version"),
-        parts.list.first().str.slice(len("conda/")).alias("conda_version"),
-        _positional(parts, 2).alias("python"),
-        _positional(parts, 3).alias("os"),
-        _positional(parts, 4).alias("distribution"),
-        *(
-            _value_of_first(parts, pattern).alias(name)
-            for name, pattern in lf.PART_PATTERNS.items()
-        ),
-        parts.list.eval(
-            pl.element().filter(pl.element().str.contains(lf.ADMIN_PART))
-        ).alias("admin"),
-    ).select(REQUEST_COLUMNS)
+    )
+
+
+def _conda_requests(parsed: pl.DataFrame) -> pl.DataFrame:
+    requests = parsed.with_columns(_unescape(pl.col("agent")).alias("agent")).filter(
+        pl.col("agent").str.starts_with("conda/")
+    )
+    agents = _agent_fields(requests.get_column("agent").unique())
+    targets = _request_fields(requests.get_column("request").unique())
+    return (
+        requests.select(
+            "timestamp", pl.col("status").cast(pl.Int64), "request", "agent"
+        )
+        .join(targets, on="request", how="left", maintain_order="left")
+        .join(agents, on="agent", how="left", maintain_order="left")
+        .select(REQUEST_COLUMNS)
+    )

@@ -16,7 +16,7 @@ The client address is matched but never captured: it is never stored.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 
@@ -142,7 +142,13 @@ def parse_path(target: str) -> dict[str, str | None]:
     path = target.split("?", 1)[0]
     match = PATH_RE.match(path)
     if not match:
-        return {"channel": None, "subdir": None, "kind": "other", "package": None, "version": None}
+        return {
+            "channel": None,
+            "subdir": None,
+            "kind": "other",
+            "package": None,
+            "version": None,
+        }
     channel, subdir, filename = match.groups()
     package = PACKAGE_RE.match(filename)
     if package:
@@ -154,7 +160,13 @@ def parse_path(target: str) -> dict[str, str | None]:
             "version": package.group(2),
         }
     kind = "repodata" if REPODATA_RE.match(filename) else "other"
-    return {"channel": channel, "subdir": subdir, "kind": kind, "package": None, "version": None}
+    return {
+        "channel": channel,
+        "subdir": subdir,
+        "kind": kind,
+        "package": None,
+        "version": None,
+    }
 
 
 BLANK = Line("blank")
@@ -172,7 +184,9 @@ def parse_line(line: str) -> Line:
     match = LINE_RE.match(line)
     if not match or SEPARATOR in line:
         return MALFORMED
-    time_text, request_text, status, agent_text = match.group("time", "request", "status", "agent")
+    time_text, request_text, status, agent_text = match.group(
+        "time", "request", "status", "agent"
+    )
     timestamp = parse_time(time_text)
     if timestamp is None:
         return MALFORMED

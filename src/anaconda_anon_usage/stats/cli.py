@@ -1,0 +1,169 @@
+"""``aau-stats``: ingest access logs, compute weekly totals, draw the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+EXTRA_HINT = "aau-stats needs the stats extra: pip install 'anaconda-anon-usage[stats]'"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aau-stats",
+        description="Count anonymous conda usage from package-server access logs.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="add log files to the raw database")
+    ingest.add_argument(
+        "files", nargs="+", help="log files (plain, .gz, .xz, .bz2); - for stdin"
+    )
+    ingest.add_argument(
+        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
+    )
+
+    totals = commands.add_parser("totals", help="weekly totals for complete weeks")
+    totals.add_argument(
+        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
+    )
+    totals.add_argument(
+        "--out", default="aau-totals", help="directory (default: %(default)s)"
+    )
+    totals.add_argument(
+        "-k", type=int, default=5, help="publish only cells with at least k clients"
+    )
+    totals.add_argument(
+        "--max-gap-hours",
+        type=float,
+        default=6.0,
+        help="a gap between log files up to this long still counts as covered",
+    )
+
+    report = commands.add_parser("report", help="PNG charts and a Markdown summary")
+    report.add_argument(
+        "--totals", default="aau-totals", help="directory written by 'totals'"
+    )
+    report.add_argument(
+        "--out", default=None, help="directory (default: the totals directory)"
+    )
+
+    sample = commands.add_parser(
+        "sample", help="write a synthetic log with known counts"
+    )
+    sample.add_argument("directory")
+    sample.add_argument("--weeks", type=int, default=3)
+    sample.add_argument("--clients", type=int, default=300)
+    sample.add_argument("--seed", type=int, default=1)
+    sample.add_argument("--gzip", action="store_true", help="compress the files")
+    return parser
+
+
+def _progress(total: int | None):  # type: ignore[no-untyped-def]
+    """A progress bar on a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, leave=False)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from .ingest import ingest_path
+    from .store import RawDatabase
+
+    db = RawDatabase(args.db)
+    sizes = [os.path.getsize(f) for f in args.files if f != "-" and os.path.isfile(f)]
+    bar = _progress(sum(sizes) or None)
+    failed = False
+    try:
+        for path in args.files:
+            result = ingest_path(db, path, bar.update if bar else (lambda size: None))
+            if result.status != "ingested":
+                print(f"{path}: {result.status}")
+                failed = failed or not result.status.startswith("skipped: already")
+                continue
+            print(
+                f"{path}: {result.lines} lines, {result.conda_requests} conda requests, "
+                f"{result.malformed} malformed"
+            )
+            for example in result.malformed_examples:
+                print(f"  malformed: {example[:200]!r}")
+    finally:
+        if bar:
+            bar.close()
+        db.close()
+    return 1 if failed else 0
+
+
+def run_totals(args: argparse.Namespace) -> int:
+    from . import totals
+    from .store import RawDatabase
+
+    if not os.path.exists(args.db):
+        print(
+            f"aau-stats: no raw database at {args.db}; run 'aau-stats ingest' first",
+            file=sys.stderr,
+        )
+        return 2
+    db = RawDatabase(args.db)
+    try:
+        table = totals.compute(db, k=args.k, max_gap=int(args.max_gap_hours * 3600))
+    finally:
+        db.close()
+    database, csv_path = totals.write(table, args.out, args.k)
+    weeks = sorted(set(table.get_column("week").to_list()))
+    print(f"{len(weeks)} complete week(s): {', '.join(weeks) or 'none'}")
+    print(f"wrote {database} and {csv_path}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from .report import build
+
+    database = os.path.join(args.totals, "totals.db")
+    if not os.path.exists(database):
+        print(
+            f"aau-stats: no totals at {database}; run 'aau-stats totals' first",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"wrote {build(database, args.out or args.totals)}")
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from .synthetic import generate
+
+    generate(
+        args.directory,
+        weeks=args.weeks,
+        clients=args.clients,
+        seed=args.seed,
+        compress=args.gzip,
+    )
+    print(f"wrote {args.weeks * 7} daily logs and truth.json to {args.directory}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        import matplotlib  # noqa: F401
+        import polars  # noqa: F401
+    except ImportError:
+        print(EXTRA_HINT, file=sys.stderr)
+        return 2
+    commands = {
+        "ingest": run_ingest,
+        "totals": run_totals,
+        "report": run_report,
+        "sample": run_sample,
+    }
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Ingesting files: formats, the ledger, all-or-nothing, nothing private kept."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pl = pytest.importorskip("polars", reason="the counting side needs the stats extra")
+
+from anaconda_anon_usage.stats import ingest  # noqa: E402
+from anaconda_anon_usage.stats.store import RawDatabase  # noqa: E402
+
+TOKEN = "Duk7CrJkn0M9RUnzl3WM-g"
+
+
+def log_lines(count: int = 50, start: int = 0) -> bytes:
+    lines = []
+    for n in range(start, start + count):
+        agent = (
+            "conda/24.1.2 requests/2.31.0 CPython/3.11.7 Linux/6.1.0 debian/12 "
+            f"aau/0.1.0 c/{TOKEN} s/session{n % 5} e/env{n % 2} o/acme"
+        )
+        lines.append(
+            f"2001:db8::{n:x} - - [10/Oct/2026:13:{n // 60 % 60:02d}:{n % 60:02d} +0000] "
+            f'"GET /conda-forge/linux-64/numpy-1.26.{n % 3}-py311_0.conda HTTP/1.1" 200 5 '
+            f'"-" "{agent}"'
+        )
+    lines.append("this line is garbage")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def hits(db: RawDatabase) -> int:
+    return len(db.requests(-(10**6), 10**6))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "compress"),
+    [
+        (".log", bytes),
+        (".gz", gzip.compress),
+        (".xz", lzma.compress),
+        (".bz2", bz2.compress),
+    ],
+)
+def test_formats(tmp_path: Path, suffix: str, compress):
+    path = tmp_path / f"access{suffix}"
+    path.write_bytes(compress(log_lines()))
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    result = ingest.ingest_path(db, str(path))
+    assert (result.status, result.lines, result.conda_requests, result.malformed) == (
+        "ingested",
+        51,
+        50,
+        1,
+    )
+    assert result.malformed_examples == ("this line is garbage",)
+    assert hits(db) == 50
+
+
+def test_a_misleading_suffix_does_not_matter(tmp_path: Path):
+    path = tmp_path / "access.log"
+    path.write_bytes(gzip.compress(log_lines()))
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    assert ingest.ingest_path(db, str(path)).conda_requests == 50
+
+
+def test_standard_input(tmp_path: Path):
+    code = (
+        "import sys; from anaconda_anon_usage.stats.cli import main; "
+        "sys.exit(main(['ingest', '--db', sys.argv[1], '-']))"
+    )
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "raw.db")],
+            input=gzip.compress(log_lines()),
+            capture_output=True,
+        )
+        assert result.returncode == 0, result.stderr
+    assert b"skipped: already ingested" in result.stdout
+    assert hits(RawDatabase(str(tmp_path / "raw.db"))) == 50
+
+
+def test_rerunning_changes_nothing(tmp_path: Path):
+    path = tmp_path / "a.log"
+    path.write_bytes(log_lines())
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    ingest.ingest_path(db, str(path))
+    before = db.requests(-(10**6), 10**6).sort(pl.all())
+    again = ingest.ingest_path(db, str(path))
+    assert again.status == "skipped: already ingested"
+    copy = tmp_path / "copy.log"  # same bytes under another name
+    copy.write_bytes(log_lines())
+    assert ingest.ingest_path(db, str(copy)).status == "skipped: already ingested"
+    after = db.requests(-(10**6), 10**6).sort(pl.all())
+    assert before.equals(after) and len(db.ledger()) == 1
+
+
+def test_chunk_boundaries_do_not_matter(tmp_path: Path, monkeypatch):
+    data = log_lines(500)
+    (tmp_path / "a.log").write_bytes(data)
+    whole = RawDatabase(str(tmp_path / "whole.db"))
+    ingest.ingest_path(whole, str(tmp_path / "a.log"))
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 777)
+    pieces = RawDatabase(str(tmp_path / "pieces.db"))
+    result = ingest.ingest_path(pieces, str(tmp_path / "a.log"))
+    assert result.lines == 501 and hits(pieces) == hits(whole) == 500
+    columns = ["day", "status", "package", "version"]
+    a, b = pieces.requests(0, 10**6), whole.requests(0, 10**6)
+    assert a.select(columns).sort(columns).equals(b.select(columns).sort(columns))
+    for tokens in ("client", "session", "environment"):  # keys differ per database
+        assert a.get_column(tokens).n_unique() == b.get_column(tokens).n_unique()
+
+
+def test_no_address_and_no_token_is_stored(tmp_path: Path):
+    (tmp_path / "a.log").write_bytes(log_lines())
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    ingest.ingest_path(db, str(tmp_path / "a.log"))
+    db.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    stored = (tmp_path / "raw.db").read_bytes()
+    for secret in (TOKEN, "session1", "env0", "acme", "2001:db8"):
+        assert secret.encode() not in stored, secret
+
+
+def test_hashes_are_keyed_per_database(tmp_path: Path):
+    one = RawDatabase(str(tmp_path / "one.db"))
+    two = RawDatabase(str(tmp_path / "two.db"))
+    assert one.hash_token("c", TOKEN) != two.hash_token("c", TOKEN)
+    assert RawDatabase(str(tmp_path / "one.db")).hash_token(
+        "c", TOKEN
+    ) == one.hash_token("c", TOKEN)
+
+
+def test_unreadable_and_corrupt_inputs_are_skipped(tmp_path: Path):
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    missing = ingest.ingest_path(db, str(tmp_path / "nope.log"))
+    assert missing.status.startswith("skipped:")
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(gzip.compress(log_lines())[:-20])
+    assert ingest.ingest_path(db, str(broken)).status.startswith("skipped:")
+    assert hits(db) == 0 and db.ledger() == []
+
+
+def test_a_killed_run_leaves_no_trace_and_the_next_run_finishes(tmp_path: Path):
+    big = tmp_path / "big.log"
+    with open(big, "wb") as out:
+        for block in range(200):
+            out.write(log_lines(1000, start=block * 1000))
+    database = tmp_path / "raw.db"
+    code = (
+        "import sys; from anaconda_anon_usage.stats import ingest;"
+        "from anaconda_anon_usage.stats.store import RawDatabase;"
+        "ingest.CHUNK_BYTES = 64 * 1024;"
+        "db = RawDatabase(sys.argv[1]);"
+        "report = lambda n: print(n, flush=True);"
+        "ingest.ingest_path(db, sys.argv[2], report)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(database), str(big)], stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    consumed = 0
+    while consumed < big.stat().st_size // 3:  # a third of the way through the file
+        consumed += int(process.stdout.readline())
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    db = RawDatabase(str(database))
+    assert hits(db) == 0 and db.ledger() == []
+    result = ingest.ingest_path(db, str(big))
+    assert result.status == "ingested" and hits(db) == 200_000
