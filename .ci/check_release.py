@@ -86,6 +86,12 @@ def main() -> int:
         if not line.startswith(f"aau/{version} c/"):
             fail(f"the installed tool printed {line!r}")
         print(f"installed wheel runs: {line.split()[0]} with tokens")
+        hint = subprocess.run(
+            [target / "bin" / "aau-stats", "totals"], capture_output=True, text=True
+        )
+        if hint.returncode != 2 or "anaconda-anon-usage[stats]" not in hint.stderr:
+            fail(f"aau-stats without its extra said: {hint.stderr!r}")
+        print("aau-stats without the stats extra says what to install")
     finally:
         shutil.rmtree(dist, ignore_errors=True)
     return 0
