@@ -52,9 +52,10 @@ def check_wheel(wheel: Path) -> None:
     script = parser.get("console_scripts", "anaconda-anon-usage", fallback=None)
     if script != f"{PACKAGE}.cli:main":
         fail("the console script entry point is missing or wrong")
-    print(
-        f"wheel contents ok: {len(names)} files, both entry points, LICENSE, no tests"
-    )
+    stats = parser.get("console_scripts", "aau-stats", fallback=None)
+    if stats != f"{PACKAGE}.stats.cli:main":
+        fail("the aau-stats entry point is missing or wrong")
+    print(f"wheel contents ok: {len(names)} files, entry points, LICENSE, no tests")
 
 
 def main() -> int:
