@@ -19,20 +19,22 @@ PACKAGE = "aau-probe"
 FILENAME = f"{PACKAGE}-1.0-0.tar.bz2"
 
 
+INDEX = {
+    "name": PACKAGE,
+    "version": "1.0",
+    "build": "0",
+    "build_number": 0,
+    "depends": [],
+    "license": "BSD-3-Clause",
+    "noarch": "generic",
+    "subdir": "noarch",
+    "timestamp": 1700000000000,
+}
+
+
 def _package_bytes() -> bytes:
-    index = {
-        "name": PACKAGE,
-        "version": "1.0",
-        "build": "0",
-        "build_number": 0,
-        "depends": [],
-        "license": "BSD-3-Clause",
-        "noarch": "generic",
-        "subdir": "noarch",
-        "timestamp": 1700000000000,
-    }
     members = {
-        "info/index.json": json.dumps(index).encode(),
+        "info/index.json": json.dumps(INDEX).encode(),
         "info/paths.json": json.dumps({"paths": [], "paths_version": 1}).encode(),
         "info/files": b"",
     }
@@ -87,18 +89,10 @@ class FakeChannel:
         packages = {}
         if subdir == "noarch":
             packages[FILENAME] = {
-                "name": PACKAGE,
-                "version": "1.0",
-                "build": "0",
-                "build_number": 0,
-                "depends": [],
-                "license": "BSD-3-Clause",
-                "noarch": "generic",
-                "subdir": "noarch",
+                **INDEX,
                 "md5": hashlib.md5(self.package).hexdigest(),
                 "sha256": hashlib.sha256(self.package).hexdigest(),
                 "size": len(self.package),
-                "timestamp": 1700000000000,
             }
         return json.dumps(
             {

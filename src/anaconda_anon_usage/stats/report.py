@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from typing import Any
 
 import matplotlib
 
@@ -60,10 +61,15 @@ def _lines(table: pl.DataFrame, dimension: str, title: str, path: str) -> None:
             marker="o",
             label=value,
         )
+    _save_weekly(figure, axes, title, path, legend=bool(top))
+
+
+def _save_weekly(figure: Any, axes: Any, title: str, path: str, legend: bool) -> None:
+    """Shared look of the weekly line charts."""
     axes.set_title(title)
     axes.set_ylabel("distinct clients")
     axes.set_xlabel("week (Monday, UTC)")
-    if top:
+    if legend:
         axes.legend(fontsize="small")
     axes.grid(alpha=0.3)
     figure.autofmt_xdate()
@@ -89,15 +95,7 @@ def _overall(table: pl.DataFrame, path: str) -> None:
             linestyle="--",
             label=kind,
         )
-    axes.set_title("Weekly distinct clients")
-    axes.set_ylabel("distinct clients")
-    axes.set_xlabel("week (Monday, UTC)")
-    axes.legend(fontsize="small")
-    axes.grid(alpha=0.3)
-    figure.autofmt_xdate()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    _save_weekly(figure, axes, "Weekly distinct clients", path, legend=True)
 
 
 def _packages(table: pl.DataFrame, path: str) -> pl.DataFrame:
