@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,12 +78,13 @@ def test_standard_input(tmp_path: Path):
         "import sys; from anaconda_anon_usage.stats.cli import main; "
         "sys.exit(main(['ingest', '--db', sys.argv[1], '-']))"
     )
-    for _ in range(2):
+    for _ in range(2):  # gzip.compress stamps the time: different bytes each run
         result = subprocess.run(
             [sys.executable, "-c", code, str(tmp_path / "raw.db")],
             input=gzip.compress(log_lines()),
             capture_output=True,
         )
+        time.sleep(1.1)
         assert result.returncode == 0, result.stderr
     assert b"skipped: already ingested" in result.stdout
     assert hits(RawDatabase(str(tmp_path / "raw.db"))) == 50
@@ -101,6 +103,17 @@ def test_rerunning_changes_nothing(tmp_path: Path):
     assert ingest.ingest_path(db, str(copy)).status == "skipped: already ingested"
     after = db.requests(-(10**6), 10**6).sort(pl.all())
     assert before.equals(after) and len(db.ledger()) == 1
+
+
+def test_a_log_compressed_after_ingest_is_the_same_log(tmp_path: Path):
+    """logrotate compresses yesterday's access.log.1 into access.log.2.gz."""
+    (tmp_path / "access.log.1").write_bytes(log_lines())
+    (tmp_path / "access.log.2.gz").write_bytes(gzip.compress(log_lines()))
+    db = RawDatabase(str(tmp_path / "raw.db"))
+    assert ingest.ingest_path(db, str(tmp_path / "access.log.1")).status == "ingested"
+    again = ingest.ingest_path(db, str(tmp_path / "access.log.2.gz"))
+    assert again.status == "skipped: already ingested"
+    assert hits(db) == 50
 
 
 def test_chunk_boundaries_do_not_matter(tmp_path: Path, monkeypatch):

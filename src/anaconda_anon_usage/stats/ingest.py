@@ -48,12 +48,11 @@ class FileResult(NamedTuple):
     malformed_examples: tuple[str, ...] = ()
 
 
-class _HashingReader(io.RawIOBase):
-    """Passes a stream's bytes through, hashing and counting them."""
+class _CountingReader(io.RawIOBase):
+    """Passes a file's bytes through, counting them for the progress bar."""
 
     def __init__(self, stream: BinaryIO, progress: Callable[[int], None]) -> None:
         self.stream = stream
-        self.hash = hashlib.sha256()
         self.count = 0
         self.progress = progress
 
@@ -64,7 +63,6 @@ class _HashingReader(io.RawIOBase):
         data = self.stream.read(len(buffer))
         size = len(data)
         buffer[:size] = data
-        self.hash.update(data)
         self.count += size
         self.progress(size)
         return size
@@ -153,8 +151,11 @@ def ingest_stream(
     progress: Callable[[int], None] = lambda size: None,
     examples: int = 5,
 ) -> FileResult:
-    reader = _HashingReader(raw, progress)
+    reader = _CountingReader(raw, progress)
     buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
+    # The fingerprint is of the log's content, not of its compressed form: a
+    # log ingested plain and again after logrotate compressed it is one file.
+    content = hashlib.sha256()
     lines = malformed = conda_requests = 0
     first: int | None = None
     last: int | None = None
@@ -185,12 +186,13 @@ def ingest_stream(
         in_flight: Future[Chunk] | None = None
         for block in chunks(_decompressed(buffered)):
             submitted = parser.submit(parse_chunk, block, examples)
+            content.update(block)
             if in_flight is not None:
                 take(in_flight.result())
             in_flight = submitted
         if in_flight is not None:
             take(in_flight.result())
-        fingerprint = reader.hash.hexdigest()
+        fingerprint = content.hexdigest()
         if db.knows_fingerprint(fingerprint):
             raise _AlreadyIngested
         db.connection.execute(

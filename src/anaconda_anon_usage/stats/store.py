@@ -28,7 +28,7 @@ import polars as pl
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger (
-    fingerprint TEXT PRIMARY KEY,   -- sha256 of the file's bytes as read
+    fingerprint TEXT PRIMARY KEY,   -- sha256 of the file's content (decompressed)
     quick_key TEXT,                 -- size and sha256 of its ends: skip re-reads
     name TEXT NOT NULL,
     bytes INTEGER NOT NULL,
