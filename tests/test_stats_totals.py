@@ -28,23 +28,6 @@ def test_monday_of():
     assert totals.monday_of(0) == -3  # 1970-01-01 was a Thursday
 
 
-def test_coverage_from_file_spans():
-    start = MONDAY * DAY
-    daily = [(start + d * DAY + 60, start + (d + 1) * DAY - 60) for d in range(14)]
-    assert totals.complete_weeks(daily, max_gap=3600) == [MONDAY, MONDAY + 7]
-    holed = daily[:9] + daily[10:]  # one day missing in the second week
-    assert totals.complete_weeks(holed, max_gap=3600) == [MONDAY]
-    late = daily[1:7]  # the first Monday is missing
-    assert totals.complete_weeks(late, max_gap=3600) == []
-    # only the first and last timestamps would wrongly call both weeks complete
-    assert (
-        totals.complete_weeks(
-            [(daily[0][0], daily[0][1]), (daily[13][0], daily[13][1])], 3600
-        )
-        == []
-    )
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("sample")
