@@ -78,6 +78,43 @@ def test_end_to_end_totals_equal_the_truth(sample):
         }
         assert status.get("new", 0) == known["new_clients"]
         assert status.get("new", 0) + status.get("returning", 0) == known["clients"]
+        for column in ("single_session_clients", "multi_session_clients"):
+            assert row[column] == known[column], (week, column)
+        classes = {
+            r["value"]: (r["single_session_clients"], r["multi_session_clients"])
+            for r in table.filter(
+                (pl.col("dimension") == "client_status") & (pl.col("week") == week)
+            ).iter_rows(named=True)
+        }
+        assert classes["new"] == (
+            known["new_single_session_clients"],
+            known["new_multi_session_clients"],
+        )
+        returning = classes.get("returning", (0, 0))
+        assert returning == (
+            known["single_session_clients"] - known["new_single_session_clients"],
+            known["multi_session_clients"] - known["new_multi_session_clients"],
+        )
+
+
+def test_the_synthetic_truth_has_ci_like_clients(sample):
+    _, truth, _ = sample
+    for known in truth.values():
+        # CI jobs (a third of the population each week) are all single-session
+        assert known["single_session_clients"] >= 250 // 3
+        assert known["multi_session_clients"] > 0
+
+
+def test_every_row_splits_its_clients_into_single_and_multi(sample):
+    _, _, db = sample
+    table = totals.compute(db, k=1)
+    split = table["single_session_clients"] + table["multi_session_clients"]
+    assert (split == table["clients"]).all()
+    assert table.columns[-3:] == [
+        "downloads",
+        "single_session_clients",
+        "multi_session_clients",
+    ]
 
 
 def test_breakdowns_partition_the_clients(sample):
