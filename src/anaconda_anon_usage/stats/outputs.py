@@ -84,26 +84,44 @@ def _clean(directory: str, group: str) -> None:
             os.unlink(path)
 
 
+def _adopt(directory: str, group: str, names: list[str]) -> None:
+    """The layout before links (plain files): make them a generation of
+    their own (hard links, nothing copied) so the switch to links changes
+    nothing visible until the new set replaces them all at once."""
+    plain = [
+        name
+        for name in names
+        if os.path.isfile(os.path.join(directory, name))
+        and not os.path.islink(os.path.join(directory, name))
+    ]
+    if not plain:
+        return
+    adopted = tempfile.mkdtemp(prefix=f".{group}-", dir=directory)
+    os.chmod(adopted, 0o755)
+    for name in plain:
+        os.link(os.path.join(directory, name), os.path.join(adopted, name))
+    _link(os.path.basename(adopted), os.path.join(directory, "." + group))
+
+
 def _switch(directory: str, group: str, staging: str) -> None:
+    """Links first, pointer last: ``OUT/<name>`` resolve through the pointer,
+    so a new name's link dangles (the file is absent) until the pointer
+    moves, and then the whole set changes at once."""
     pointer_name = "." + group
-    previous = _current(directory, group)
     names = sorted(os.listdir(staging))
     targets = {name: os.path.join(pointer_name, name) for name in names}
-    # Files in the way (real files from an older layout) go first: a kill
-    # then leaves files missing, never old ones beside new ones.
-    for name in targets:
+    for name in names:
         path = os.path.join(directory, name)
-        if os.path.islink(path):
-            continue
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not os.path.islink(path):
             raise OutputError(f"cannot write {path}: a directory is in the way")
-        if os.path.lexists(path):
-            os.unlink(path)
-    _link(os.path.basename(staging), os.path.join(directory, pointer_name))
+    if _current(directory, group) is None:
+        _adopt(directory, group, names)
+    previous = _current(directory, group)
     for name, target in targets.items():
         path = os.path.join(directory, name)
         if not (os.path.islink(path) and os.readlink(path) == target):
             _link(target, path)
+    _link(os.path.basename(staging), os.path.join(directory, pointer_name))
     if previous is not None and previous != os.path.basename(staging):
         old = os.path.join(directory, previous)
         for name in os.listdir(old) if os.path.isdir(old) else ():
