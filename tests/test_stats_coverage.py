@@ -61,10 +61,6 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the ledger's covered hours from the raw dataset (branch stats-raw)",
-)
 def test_issue_repro_the_hole_is_not_a_complete_week(tmp_path: Path, capsys):
     """Issue 10 §1: a TLS probe line in c.log must not make week 2026-01-19
     (Wednesday to Saturday missing) look complete."""
@@ -76,9 +72,9 @@ def test_issue_repro_the_hole_is_not_a_complete_week(tmp_path: Path, capsys):
         + "\n"
     )
     raw, out = str(tmp_path / "raw"), str(tmp_path / "out")
-    assert main(["ingest", "--db", raw, str(a), str(c)]) == 0
+    assert main(["ingest", "--raw", raw, str(a), str(c)]) == 0
     capsys.readouterr()
-    assert main(["totals", "--db", raw, "--out", out, "-k", "1"]) == 0
+    assert main(["totals", "--raw", raw, "--out", out, "-k", "1"]) == 0
     printed = capsys.readouterr().out
     weeks = set(pl.read_csv(Path(out) / "weekly.csv")["week"].to_list())
     assert weeks == {"2026-01-12", "2026-01-26"}

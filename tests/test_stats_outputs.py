@@ -199,7 +199,7 @@ def raw(tmp_path: Path) -> str:
         'aau/0.1.0 c/abc s/def e/ghi"\n'
     )
     path = str(tmp_path / "raw")
-    assert main(["ingest", "--db", path, str(log)]) == 0
+    assert main(["ingest", "--raw", path, str(log)]) == 0
     return path
 
 
@@ -215,7 +215,7 @@ def test_out_is_a_file(tmp_path: Path, raw: str, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("keep me")
     capsys.readouterr()
-    assert main(["totals", "--db", raw, "--out", str(target)]) == 2
+    assert main(["totals", "--raw", raw, "--out", str(target)]) == 2
     assert "not a directory" in one_line_error(capsys)
     assert target.read_text() == "keep me"
     assert main(["report", "--totals", str(tmp_path), "--out", str(target)]) == 2
@@ -223,7 +223,7 @@ def test_out_is_a_file(tmp_path: Path, raw: str, capsys):
 
 def test_out_parent_missing(tmp_path: Path, raw: str, capsys):
     capsys.readouterr()
-    assert main(["totals", "--db", raw, "--out", str(tmp_path / "no/such")]) == 2
+    assert main(["totals", "--raw", raw, "--out", str(tmp_path / "no/such")]) == 2
     assert "does not exist" in one_line_error(capsys)
     assert not (tmp_path / "no").exists()
 
@@ -246,6 +246,6 @@ def read_only(tmp_path: Path):
 def test_out_read_only(read_only: Path, raw: str, capsys):
     capsys.readouterr()
     for out in (read_only, read_only / "new"):
-        assert main(["totals", "--db", raw, "--out", str(out)]) == 2
+        assert main(["totals", "--raw", raw, "--out", str(out)]) == 2
         assert str(out) in one_line_error(capsys)
     assert os.listdir(read_only) == []

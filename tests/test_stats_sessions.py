@@ -54,8 +54,8 @@ def test_hand_made_sessions(tmp_path: Path, capsys):
     log = tmp_path / "access.log"
     log.write_text("\n".join(sorted(lines, key=lambda text: text[16:40])) + "\n")
     raw, out = str(tmp_path / "raw"), tmp_path / "out"
-    assert main(["ingest", "--db", raw, str(log)]) == 0
-    assert main(["totals", "--db", raw, "--out", str(out), "-k", "1"]) == 0
+    assert main(["ingest", "--raw", raw, str(log)]) == 0
+    assert main(["totals", "--raw", raw, "--out", str(out), "-k", "1"]) == 0
     assert "2 complete week(s): 2026-10-05, 2026-10-12" in capsys.readouterr().out
     table = pl.read_csv(out / "weekly.csv", schema_overrides={"value": pl.String})
     cells = {

@@ -17,18 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="add log files to the raw database")
+    ingest = commands.add_parser("ingest", help="add log files to the raw dataset")
     ingest.add_argument(
         "files", nargs="+", help="log files (plain, .gz, .xz, .bz2); - for stdin"
     )
-    ingest.add_argument(
-        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
-    )
+    _raw_option(ingest)
 
     totals = commands.add_parser("totals", help="weekly totals for complete weeks")
-    totals.add_argument(
-        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
-    )
+    _raw_option(totals)
     totals.add_argument(
         "--out", default="aau-totals", help="directory (default: %(default)s)"
     )
@@ -65,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raw_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raw",
+        "--db",
+        dest="raw",
+        metavar="DIR",
+        default="aau-raw",
+        help="raw dataset directory (default: %(default)s)",
+    )
+
+
 def _progress(total: int | None):  # type: ignore[no-untyped-def]
     """A progress bar on a terminal; nothing otherwise."""
     if not sys.stderr.isatty():
@@ -75,10 +82,14 @@ def _progress(total: int | None):  # type: ignore[no-untyped-def]
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from .dataset import DatasetError, RawDataset
     from .ingest import ingest_path
-    from .store import RawDatabase
 
-    db = RawDatabase(args.db)
+    try:
+        db = RawDataset(args.raw, write=True)
+    except DatasetError as error:
+        print(f"aau-stats: {error}", file=sys.stderr)
+        return 2
     sizes = [os.path.getsize(f) for f in args.files if f != "-" and os.path.isfile(f)]
     bar = _progress(sum(sizes) or None)
     failed = False
@@ -87,12 +98,16 @@ def run_ingest(args: argparse.Namespace) -> int:
             result = ingest_path(db, path, bar.update if bar else (lambda size: None))
             if result.status != "ingested":
                 print(f"{path}: {result.status}")
-                failed = failed or not result.status.startswith("skipped: already")
-                continue
-            print(
-                f"{path}: {result.lines} lines, {result.conda_requests} conda requests, "
-                f"{result.malformed} malformed"
-            )
+                failed = failed or not result.status.startswith(
+                    ("skipped: already", "skipped: nothing new")
+                )
+            else:
+                print(
+                    f"{path}: {result.lines} lines, {result.conda_requests} conda "
+                    f"requests, {result.malformed} malformed"
+                )
+            for note in result.notes:
+                print(f"  {note}")
             for example in result.malformed_examples:
                 print(f"  malformed: {example[:200]!r}")
     finally:
@@ -109,20 +124,23 @@ def _fail(message: str) -> int:
 
 def run_totals(args: argparse.Namespace) -> int:
     from . import outputs, totals
-    from .store import RawDatabase
+    from .dataset import DatasetError, RawDataset
 
-    if not os.path.exists(args.db):
-        return _fail(f"no raw database at {args.db}; run 'aau-stats ingest' first")
     if args.tolerance_hours < 0:
         return _fail("--tolerance-hours must be 0 or more")
+    try:
+        db = RawDataset(args.raw)
+    except DatasetError as error:
+        return _fail(str(error))
     try:
         outputs.prepare(args.out)
     except outputs.OutputError as error:
         return _fail(str(error))
-    db = RawDatabase(args.db)
     try:
         coverage = totals.week_coverage(totals.ledger_hours(db), args.tolerance_hours)
         table = totals.compute(db, k=args.k, tolerance_hours=args.tolerance_hours)
+    except DatasetError as error:
+        return _fail(str(error))
     finally:
         db.close()
     left_out = totals.left_out(coverage)

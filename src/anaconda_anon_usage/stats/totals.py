@@ -26,7 +26,7 @@ from typing import NamedTuple
 import polars as pl
 
 from . import outputs
-from .store import RawDatabase
+from .dataset import RawDataset
 
 SECONDS_PER_DAY = 86400
 EPOCH = date(1970, 1, 1)
@@ -175,7 +175,7 @@ def left_out(weeks: Sequence[WeekCoverage]) -> list[str]:
     return lines
 
 
-def load_requests(db: RawDatabase, first_day: int, end_day: int) -> pl.DataFrame:
+def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
     frame = db.requests(first_day, end_day)
     return frame.with_columns(
         pl.col("day").cast(pl.Int64),
@@ -320,21 +320,13 @@ def weekly_rows(
     )
 
 
-def first_seen_weeks(db: RawDatabase) -> dict[int, int]:
+def first_seen_weeks(db: RawDataset) -> dict[int, int]:
     return {client: monday_of(day) for client, day in db.first_days().items()}
 
 
-def ledger_hours(db: RawDatabase) -> list[Sequence[int]]:
+def ledger_hours(db: RawDataset) -> list[Sequence[int]]:
     """The covered hour ranges of every ledger entry, together."""
-    ranges: list[Sequence[int]] = []
-    for entry in db.ledger():
-        hours = getattr(entry, "hours", None)
-        if hours is None:  # the SQLite raw db keeps only each file's span
-            if entry.first_ts is None or entry.last_ts is None:
-                continue
-            hours = [[entry.first_ts // 3600, entry.last_ts // 3600]]
-        ranges.extend(hours)
-    return ranges
+    return [hours for entry in db.ledger() for hours in entry.hours]
 
 
 def empty_table() -> pl.DataFrame:
@@ -344,7 +336,7 @@ def empty_table() -> pl.DataFrame:
 
 
 def compute(
-    db: RawDatabase,
+    db: RawDataset,
     *,
     k: int = 5,
     tolerance_hours: int = DEFAULT_TOLERANCE_HOURS,
