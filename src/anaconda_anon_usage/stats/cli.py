@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with lines, still counts as covered (default: %(default)s)",
     )
 
-    report = commands.add_parser("report", help="PNG charts and a Markdown summary")
+    report = commands.add_parser(
+        "report", help="PNG charts, a Markdown summary and a self-contained HTML page"
+    )
     report.add_argument(
         "--totals", default="aau-totals", help="directory written by 'totals'"
     )
@@ -164,16 +166,24 @@ def run_totals(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .outputs import OutputError
     from .report import build
 
     database = os.path.join(args.totals, "totals.db")
-    if not os.path.exists(database):
-        print(
-            f"aau-stats: no totals at {database}; run 'aau-stats totals' first",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"wrote {build(database, args.out or args.totals)}")
+    if not os.path.isfile(database):
+        return _fail(f"no totals at {database}; run 'aau-stats totals' first")
+    out = args.out or args.totals
+    try:
+        summary = build(database, out)
+    except OutputError as error:
+        return _fail(str(error))
+    except sqlite3.Error as error:
+        return _fail(f"{database} is not a totals database: {error}")
+    except OSError as error:
+        return _fail(f"cannot write the report to {out}: {error}")
+    print(f"wrote {summary} and {os.path.join(out, 'report.html')}")
     return 0
 
 
