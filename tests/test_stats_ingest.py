@@ -223,3 +223,120 @@ def test_a_run_killed_after_its_commit_is_finished_by_the_next(tmp_path: Path):
     assert hits(db) == 3000
     assert ingest.ingest_path(db, str(tmp_path / "a.log")).status.startswith("skipped")
     assert hits(db) == 3000
+
+
+def _rows(db: RawDataset) -> pl.DataFrame:
+    columns = ["day", "status", "package", "version", "client", "session"]
+    return db.requests(-(10**6), 10**6).select(columns).sort(columns)
+
+
+def test_a_growing_log_adds_only_its_new_lines(tmp_path: Path):
+    log = tmp_path / "access.log"
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    log.write_bytes(log_lines(40)[: -len(b"this line is garbage\n")])
+    assert ingest.ingest_path(db, str(log)).conda_requests == 40
+    with open(log, "ab") as stream:  # the server writes on
+        stream.write(log_lines(25, start=40))
+    grown = ingest.ingest_path(db, str(log))
+    assert (grown.status, grown.lines, grown.conda_requests) == ("ingested", 26, 25)
+    assert any("reading what was added since" in note for note in grown.notes)
+    again = ingest.ingest_path(db, str(log))
+    assert again.status.startswith("skipped:") and hits(db) == 65
+    # the same as reading the whole log at once
+    whole = RawDataset(str(tmp_path / "whole"), write=True)
+    ingest.ingest_path(whole, str(log))
+    assert len(db.ledger()) == 2 and hits(whole) == 65
+
+    def hours(entries):
+        return {h for e in entries for a, b in e.hours for h in range(a, b + 1)}
+
+    assert hours(db.ledger()) == hours(whole.ledger()) != set()
+
+
+def test_a_line_still_being_written_waits_for_the_next_run(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(10)
+    cut = data.index(b"\n", len(data) // 2) + 30  # in the middle of a line
+    log.write_bytes(data[:cut])
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    first = ingest.ingest_path(db, str(log))
+    assert any("no newline yet" in note for note in first.notes)
+    log.write_bytes(data)
+    second = ingest.ingest_path(db, str(log))
+    assert first.lines + second.lines == 11
+    assert first.conda_requests + second.conda_requests == hits(db) == 10
+    assert second.malformed == 1  # the garbage line, not a torn one
+
+
+def test_a_truncated_log_is_said_so_and_read_as_new(tmp_path: Path):
+    """copytruncate: the log is emptied and the server writes on."""
+    log = tmp_path / "access.log"
+    log.write_bytes(log_lines(30))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    log.write_bytes(log_lines(5, start=100))
+    again = ingest.ingest_path(db, str(log))
+    assert again.status == "ingested" and again.conda_requests == 5
+    assert any("truncated or replaced" in note for note in again.notes)
+    assert hits(db) == 35
+
+
+def test_a_replaced_log_is_said_so_and_read_as_new(tmp_path: Path):
+    log = tmp_path / "access.log"
+    log.write_bytes(log_lines(30))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    log.write_bytes(log_lines(40, start=1000))  # longer, another beginning
+    again = ingest.ingest_path(db, str(log))
+    assert again.status == "ingested" and again.conda_requests == 40
+    assert any("replaced" in note for note in again.notes)
+    assert hits(db) == 70
+
+
+def test_a_log_changed_in_the_part_already_read_is_not_appended_to(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(30)
+    log.write_bytes(data)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    changed = data.replace(b"13:00:05", b"13:00:06", 1) + log_lines(3, start=30)
+    log.write_bytes(changed)  # same length prefix, one byte differs
+    again = ingest.ingest_path(db, str(log))
+    assert again.conda_requests == 33
+    assert any("replaced" in note for note in again.notes)
+
+
+def test_a_growing_log_compressed_at_rotation_adds_only_its_last_lines(
+    tmp_path: Path,
+):
+    """access.log read hourly, then rotated with more lines into .gz."""
+    live = tmp_path / "access.log"
+    data = log_lines(60)
+    live.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    first = ingest.ingest_path(db, str(live))
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(data))
+    live.unlink()
+    rotated = ingest.ingest_path(db, str(tmp_path / "access.log.1.gz"))
+    assert rotated.status == "ingested"
+    assert first.lines + rotated.lines == 61
+    assert hits(db) == 60
+    assert any("were read before" in note for note in rotated.notes)
+    again = ingest.ingest_path(db, str(tmp_path / "access.log.1.gz"))
+    assert again.status == "skipped: already ingested" and hits(db) == 60
+
+
+def test_growth_read_in_pieces_equals_reading_once(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(400)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    position = 0
+    for size in (1000, 5000, 20000, len(data)):
+        position = max(position, size)
+        log.write_bytes(data[:position])
+        ingest.ingest_path(db, str(log))
+    whole = RawDataset(str(tmp_path / "whole"), write=True)
+    ingest.ingest_path(whole, str(log))
+    a, b = _rows(db), _rows(whole)
+    assert len(a) == len(b) == 400
+    assert a.drop("client", "session").equals(b.drop("client", "session"))

@@ -172,6 +172,7 @@ class RawDataset:
     def __init__(self, path: str, *, write: bool = False) -> None:
         self.path = path
         self._lock: int | None = None
+        self._entries: list[LedgerEntry] | None = None  # while we hold the lock
         if write:
             self._create()
         self.key_hex = self._read_key()
@@ -280,6 +281,7 @@ class RawDataset:
         if self._lock is not None:
             os.close(self._lock)  # releases the lock
             self._lock = None
+            self._entries = None
 
     def __enter__(self) -> RawDataset:
         return self
@@ -312,6 +314,11 @@ class RawDataset:
 
     def ledger(self) -> list[LedgerEntry]:
         """Every committed piece, oldest first."""
+        if self._entries is not None:  # nobody else writes while we hold the lock
+            return list(self._entries)
+        return self._read_ledger()
+
+    def _read_ledger(self) -> list[LedgerEntry]:
         directory = self._ledger_dir()
         try:
             names = os.listdir(directory)
@@ -452,6 +459,8 @@ class RawDataset:
             os.fsync(stream.fileno())
         os.replace(temporary, os.path.join(directory, f"{piece.id}.json"))
         _fsync_dir(directory)  # the commit
+        if self._entries is not None:
+            self._entries.append(entry)
         self._roll_forward(entry)
         return entry
 
@@ -472,7 +481,7 @@ class RawDataset:
     def recover(self) -> None:
         """After a killed writer: finish committed moves, delete the rest."""
         self._check_writable()
-        entries = self.ledger()
+        entries = self._read_ledger()
         for entry in entries:
             if os.path.exists(os.path.join(self.path, STAGING, entry.piece)):
                 self._roll_forward(entry)
@@ -489,6 +498,7 @@ class RawDataset:
                 path = os.path.join(root, name)
                 if path not in listed:
                     os.unlink(path)
+        self._entries = entries
 
 
 class PieceWriter:
