@@ -21,6 +21,7 @@ their last line is read as it is.
 from __future__ import annotations
 
 import bz2
+import collections
 import gzip
 import hashlib
 import io
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from hashlib import _Hash
 
 CHUNK_BYTES = 16 * 1024 * 1024
+PARSERS = 2  # blocks parsed at once
 ROWS_PER_FILE = 1_000_000  # rows of one Parquet file, at most
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
@@ -78,6 +80,13 @@ class _CountingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Plain files are read through this directly: no copy."""
+        data = self.stream.read(size)
+        self.count += len(data)
+        self.progress(len(data))
+        return data
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.stream.read(len(buffer))
@@ -193,15 +202,45 @@ class _Totals:
 
 
 class _Tokens:
-    """Keyed hashes of the token columns, each distinct value hashed once."""
+    """Keyed hashes of the token columns. sha256 runs in Python, so each
+    distinct value is hashed once: per chunk, and across chunks through a
+    cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
+    whatever the size of the log)."""
+
+    CACHE_LIMIT = 500_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
+        self.cache: dict[str, dict[str, int]] = {}
+
+    def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """(distinct non-empty values, their keyed hashes) of one kind."""
+        distinct = values.filter(values.is_not_null() & (values != "")).unique()
+        texts: list[str] = distinct.to_list()
+        cache = self.cache.setdefault(kind, {})
+        new = [value for value in texts if value not in cache]
+        if len(cache) + len(new) > self.CACHE_LIMIT:
+            cache.clear()
+            new = texts
+        if new:
+            prefix = hashlib.sha256((self.dataset.key_hex + kind + "/").encode())
+            digests = []
+            for value in new:
+                digest = prefix.copy()
+                digest.update(value.encode())
+                digests.append(digest.digest()[:8])
+            # dataset.keyed_hash, vectorised: big-endian signed, 0 -> 1
+            hashed = (
+                pl.Series(digests, dtype=pl.Binary)
+                .bin.reinterpret(dtype=pl.Int64, endianness="big")
+                .replace(0, 1)
+            )
+            cache.update(zip(new, hashed.to_list(), strict=True))
+        return distinct, pl.Series([cache[value] for value in texts], dtype=pl.Int64)
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
-        values = [v for v in frame.get_column(column).unique().to_list() if v]
-        mapping = self.dataset.hash_tokens(kind, values)
-        return pl.col(column).replace_strict(mapping, default=0, return_dtype=pl.Int64)
+        old, new = self.mapping(kind, frame.get_column(column))
+        return pl.col(column).replace_strict(old, new, default=0, return_dtype=pl.Int64)
 
     def admin(self, frame: pl.DataFrame) -> pl.Expr:
         mapping = {
@@ -280,11 +319,12 @@ def ingest_stream(
         totals.hours.update(parsed.hours)
         writer.add(tokens.stored(parsed.conda))
 
-    # Parse the next block (polars, without the GIL) while this thread reads,
-    # hashes and writes: at most two blocks are in memory at once.
+    # Parse blocks in worker threads (polars runs without the GIL) while this
+    # thread reads, hashes and writes: at most PARSERS + 1 blocks are in
+    # memory at once, and they are taken in order.
     try:
-        with ThreadPoolExecutor(max_workers=1) as parser:
-            in_flight: Future[Chunk] | None = None
+        with ThreadPoolExecutor(max_workers=PARSERS) as parser:
+            in_flight: collections.deque[Future[Chunk]] = collections.deque()
             for block in blocks(stream, CHUNK_BYTES):
                 if not block.endswith(b"\n") and not finished:
                     notes.append(
@@ -305,12 +345,12 @@ def ingest_stream(
                         block[cut - 1 : cut] == b"\n" or cut == len(block)
                     ):
                         matched = cut
-                digest.update(block[done:])
+                digest.update(block[done:] if done else block)
                 if matched is not None:
                     # Everything up to here was read before: start over after it.
-                    if in_flight is not None:
-                        in_flight.result()
-                        in_flight = None
+                    for future in in_flight:
+                        future.result()
+                    in_flight.clear()
                     dataset.abandon(piece)
                     piece = dataset.new_piece()
                     writer = PieceWriter(piece, ROWS_PER_FILE)
@@ -320,12 +360,11 @@ def ingest_stream(
                 offset = end
                 if not block:
                     continue
-                submitted = parser.submit(parse_chunk, block, examples)
-                if in_flight is not None:
-                    take(in_flight.result())
-                in_flight = submitted
-            if in_flight is not None:
-                take(in_flight.result())
+                in_flight.append(parser.submit(parse_chunk, block, examples))
+                if len(in_flight) > PARSERS:
+                    take(in_flight.popleft().result())
+            while in_flight:
+                take(in_flight.popleft().result())
         if offset == piece_start:
             dataset.abandon(piece)
             status = (
@@ -395,8 +434,11 @@ def ingest_path(
                 raw.seek(start.offset)
                 progress(start.offset)
             reader = _CountingReader(raw, progress)
-            buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
-            stream = MAGIC[magic](buffered) if magic else buffered
+            stream: BinaryIO = (
+                MAGIC[magic](io.BufferedReader(reader, buffer_size=1024 * 1024))
+                if magic
+                else reader  # type: ignore[assignment]
+            )
 
             def describe() -> dict[str, object]:
                 # how the file looked as read, to skip it cheaply next time
