@@ -8,6 +8,7 @@ to identical results. This is where the ingest speed comes from.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import NamedTuple
 
 import polars as pl
@@ -192,8 +193,15 @@ def _fields(lines: pl.Series) -> pl.DataFrame:
     return frame.drop("fast")
 
 
-def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
-    """Parse whole lines (``data`` ends at a line boundary)."""
+def parse_chunk(
+    data: bytes,
+    examples: int = 5,
+    agents: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> Chunk:
+    """Parse whole lines (``data`` ends at a line boundary). ``agents``, if
+    given, turns the table of distinct conda user-agents (``client``,
+    ``session``, ``environment``, ``admin`` columns as parsed) into the one
+    joined to the requests: ingest hashes the tokens there."""
     separator_lines: list[str] = []
     if data and not data.endswith(b"\n"):  # a last line without its newline
         data += b"\n"
@@ -227,7 +235,7 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
         pl.col("timestamp").max().alias("last"),
     ).row(0)
     hours = (parsed.get_column("timestamp") // 3600).unique().sort()
-    conda = _conda_requests(parsed)
+    conda = _conda_requests(parsed, agents)
     example_lines = (
         separator_lines + malformed.get_column("line").head(examples).to_list()
     )[:examples]
@@ -301,11 +309,16 @@ def _request_fields(requests: pl.Series) -> pl.DataFrame:
     )
 
 
-def _conda_requests(parsed: pl.DataFrame) -> pl.DataFrame:
+def _conda_requests(
+    parsed: pl.DataFrame,
+    convert: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
     # The logged agent starts with "conda/" exactly when the unescaped one does
     # (unescaping changes nothing before the first backslash).
     requests = parsed.filter(pl.col("agent").str.starts_with("conda/"))
     agents = _agent_fields(requests.get_column("agent").unique())
+    if convert is not None:
+        agents = convert(agents)
     targets = _request_fields(requests.get_column("request").unique())
     return (
         requests.select(

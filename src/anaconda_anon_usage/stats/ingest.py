@@ -28,6 +28,7 @@ import io
 import lzma
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 16 * 1024 * 1024
 PARSERS = 2  # blocks parsed at once
-ROWS_PER_FILE = 1_000_000  # rows of one Parquet file, at most
+ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
 # Decompressors by the file's first bytes. The caller closes the raw file.
@@ -207,11 +208,12 @@ class _Tokens:
     cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
     whatever the size of the log)."""
 
-    CACHE_LIMIT = 500_000
+    CACHE_LIMIT = 200_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
         self.cache: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()  # parse threads share the cache
 
     def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(distinct non-empty values, their keyed hashes) of one kind."""
@@ -255,18 +257,28 @@ class _Tokens:
             mapping, default="", return_dtype=pl.String
         )
 
-    def stored(self, conda: pl.DataFrame) -> pl.DataFrame:
-        """The requests of a chunk as stored: day, fields, tokens hashed."""
-        if conda.is_empty():
-            return conda
-        conda = conda.with_columns(pl.col("admin").list.join(" "))
-        return conda.with_columns(
-            (pl.col("timestamp") // SECONDS_PER_DAY).alias("day"),
-            self.column(conda, "client", "c").alias("client"),
-            self.column(conda, "session", "s").alias("session"),
-            self.column(conda, "environment", "e").alias("environment"),
-            self.admin(conda).alias("admin"),
-        )
+    def agents(self, agents: pl.DataFrame) -> pl.DataFrame:
+        """A chunk's table of distinct user-agents with their tokens hashed
+        (``frames.parse_chunk`` calls it from its thread, before the table is
+        joined to the requests: far fewer rows than requests)."""
+        with self.lock:
+            if agents.is_empty():
+                return agents.with_columns(
+                    pl.col("client", "session", "environment").cast(pl.Int64),
+                    pl.col("admin").cast(pl.String),
+                )
+            agents = agents.with_columns(pl.col("admin").list.join(" "))
+            return agents.with_columns(
+                self.column(agents, "client", "c").alias("client"),
+                self.column(agents, "session", "s").alias("session"),
+                self.column(agents, "environment", "e").alias("environment"),
+                self.admin(agents).alias("admin"),
+            )
+
+
+def _stored(conda: pl.DataFrame) -> pl.DataFrame:
+    """The requests of a chunk (tokens hashed) as stored: with their day."""
+    return conda.with_columns((pl.col("timestamp") // SECONDS_PER_DAY).alias("day"))
 
 
 def _checkpoints(entries: list[LedgerEntry], after: int) -> dict[int, set[str]]:
@@ -317,7 +329,7 @@ def ingest_stream(
             totals.first = first if totals.first is None else min(totals.first, first)
             totals.last = last if totals.last is None else max(totals.last, last)
         totals.hours.update(parsed.hours)
-        writer.add(tokens.stored(parsed.conda))
+        writer.add(_stored(parsed.conda))
 
     # Parse blocks in worker threads (polars runs without the GIL) while this
     # thread reads, hashes and writes: at most PARSERS + 1 blocks are in
@@ -360,8 +372,10 @@ def ingest_stream(
                 offset = end
                 if not block:
                     continue
-                in_flight.append(parser.submit(parse_chunk, block, examples))
-                if len(in_flight) > PARSERS:
+                in_flight.append(
+                    parser.submit(parse_chunk, block, examples, tokens.agents)
+                )
+                if len(in_flight) >= PARSERS:
                     take(in_flight.popleft().result())
             while in_flight:
                 take(in_flight.popleft().result())
