@@ -363,6 +363,7 @@ def ingest_stream(
                     for future in in_flight:
                         future.result()
                     in_flight.clear()
+                    writer.discard()
                     dataset.abandon(piece)
                     piece = dataset.new_piece()
                     writer = PieceWriter(piece, ROWS_PER_FILE)
@@ -380,6 +381,7 @@ def ingest_stream(
             while in_flight:
                 take(in_flight.popleft().result())
         if offset == piece_start:
+            writer.discard()
             dataset.abandon(piece)
             status = (
                 "skipped: nothing new since it was last read"
@@ -405,6 +407,7 @@ def ingest_stream(
             **more,
         )
     except BaseException:
+        writer.discard()
         dataset.abandon(piece)
         raise
     if piece_start and piece_start != start.offset:
