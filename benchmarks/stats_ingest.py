@@ -7,7 +7,7 @@ without), pip, browsers, bots, IPv6 clients, escaped quotes, bytes that are
 not UTF-8 and garbage. In the same run it measures:
 
 1. a plain Python loop that only reads the file's lines (the baseline);
-2. ``ingest`` of the whole file into a fresh raw database, in its own
+2. ``ingest`` of the whole file into a fresh raw dataset, in its own
    process, with its peak memory;
 3. the same for the first third of the file, to show whether peak memory
    grows with the size of the log.
@@ -30,8 +30,8 @@ import time
 INGEST = r"""
 import json, os, resource, sys, time
 from anaconda_anon_usage.stats.ingest import ingest_path
-from anaconda_anon_usage.stats.store import RawDatabase
-db = RawDatabase(sys.argv[2])
+from anaconda_anon_usage.stats.dataset import RawDataset
+db = RawDataset(sys.argv[2], write=True)
 start = time.perf_counter()
 result = ingest_path(db, sys.argv[1])
 elapsed = time.perf_counter() - start
@@ -79,7 +79,7 @@ def plain_loop(path: str) -> tuple[float, int]:
 
 
 def ingest(path: str, directory: str) -> dict[str, float]:
-    database = os.path.join(directory, f"raw-{os.path.basename(path)}.db")
+    database = os.path.join(directory, f"raw-{os.path.basename(path)}")
     out = subprocess.run(
         [sys.executable, "-c", INGEST, path, database],
         capture_output=True,

@@ -17,7 +17,7 @@ import pytest
 pl = pytest.importorskip("polars", reason="the counting side needs the stats extra")
 
 from anaconda_anon_usage.stats import ingest  # noqa: E402
-from anaconda_anon_usage.stats.store import RawDatabase  # noqa: E402
+from anaconda_anon_usage.stats.dataset import RawDataset  # noqa: E402
 
 TOKEN = "Duk7CrJkn0M9RUnzl3WM-g"
 
@@ -38,7 +38,7 @@ def log_lines(count: int = 50, start: int = 0) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def hits(db: RawDatabase) -> int:
+def hits(db: RawDataset) -> int:
     return len(db.requests(-(10**6), 10**6))
 
 
@@ -54,7 +54,7 @@ def hits(db: RawDatabase) -> int:
 def test_formats(tmp_path: Path, suffix: str, compress):
     path = tmp_path / f"access{suffix}"
     path.write_bytes(compress(log_lines()))
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     result = ingest.ingest_path(db, str(path))
     assert (result.status, result.lines, result.conda_requests, result.malformed) == (
         "ingested",
@@ -69,7 +69,7 @@ def test_formats(tmp_path: Path, suffix: str, compress):
 def test_a_misleading_suffix_does_not_matter(tmp_path: Path):
     path = tmp_path / "access.log"
     path.write_bytes(gzip.compress(log_lines()))
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     assert ingest.ingest_path(db, str(path)).conda_requests == 50
 
 
@@ -80,20 +80,20 @@ def test_standard_input(tmp_path: Path):
     )
     for _ in range(2):  # gzip.compress stamps the time: different bytes each run
         result = subprocess.run(
-            [sys.executable, "-c", code, str(tmp_path / "raw.db")],
+            [sys.executable, "-c", code, str(tmp_path / "raw")],
             input=gzip.compress(log_lines()),
             capture_output=True,
         )
         time.sleep(1.1)
         assert result.returncode == 0, result.stderr
     assert b"skipped: already ingested" in result.stdout
-    assert hits(RawDatabase(str(tmp_path / "raw.db"))) == 50
+    assert hits(RawDataset(str(tmp_path / "raw"))) == 50
 
 
 def test_rerunning_changes_nothing(tmp_path: Path):
     path = tmp_path / "a.log"
     path.write_bytes(log_lines())
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     ingest.ingest_path(db, str(path))
     before = db.requests(-(10**6), 10**6).sort(pl.all())
     again = ingest.ingest_path(db, str(path))
@@ -109,7 +109,7 @@ def test_a_log_compressed_after_ingest_is_the_same_log(tmp_path: Path):
     """logrotate compresses yesterday's access.log.1 into access.log.2.gz."""
     (tmp_path / "access.log.1").write_bytes(log_lines())
     (tmp_path / "access.log.2.gz").write_bytes(gzip.compress(log_lines()))
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     assert ingest.ingest_path(db, str(tmp_path / "access.log.1")).status == "ingested"
     again = ingest.ingest_path(db, str(tmp_path / "access.log.2.gz"))
     assert again.status == "skipped: already ingested"
@@ -119,10 +119,10 @@ def test_a_log_compressed_after_ingest_is_the_same_log(tmp_path: Path):
 def test_chunk_boundaries_do_not_matter(tmp_path: Path, monkeypatch):
     data = log_lines(500)
     (tmp_path / "a.log").write_bytes(data)
-    whole = RawDatabase(str(tmp_path / "whole.db"))
+    whole = RawDataset(str(tmp_path / "whole"), write=True)
     ingest.ingest_path(whole, str(tmp_path / "a.log"))
     monkeypatch.setattr(ingest, "CHUNK_BYTES", 777)
-    pieces = RawDatabase(str(tmp_path / "pieces.db"))
+    pieces = RawDataset(str(tmp_path / "pieces"), write=True)
     result = ingest.ingest_path(pieces, str(tmp_path / "a.log"))
     assert result.lines == 501 and hits(pieces) == hits(whole) == 500
     columns = ["day", "status", "package", "version"]
@@ -134,26 +134,28 @@ def test_chunk_boundaries_do_not_matter(tmp_path: Path, monkeypatch):
 
 def test_no_address_and_no_token_is_stored(tmp_path: Path):
     (tmp_path / "a.log").write_bytes(log_lines())
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     ingest.ingest_path(db, str(tmp_path / "a.log"))
-    db.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    stored = (tmp_path / "raw.db").read_bytes()
-    for secret in (TOKEN, "session1", "env0", "acme", "2001:db8"):
-        assert secret.encode() not in stored, secret
+    stored = [p for p in (tmp_path / "raw").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in stored)
+    for path in stored:
+        data = path.read_bytes()
+        for secret in (TOKEN, "session1", "env0", "acme", "2001:db8"):
+            assert secret.encode() not in data, (path, secret)
 
 
 def test_hashes_are_keyed_per_database(tmp_path: Path):
-    one = RawDatabase(str(tmp_path / "one.db"))
-    two = RawDatabase(str(tmp_path / "two.db"))
+    one = RawDataset(str(tmp_path / "one"), write=True)
+    two = RawDataset(str(tmp_path / "two"), write=True)
     assert one.hash_token("c", TOKEN) != two.hash_token("c", TOKEN)
-    assert RawDatabase(str(tmp_path / "one.db")).hash_token(
+    assert RawDataset(str(tmp_path / "one")).hash_token("c", TOKEN) == one.hash_token(
         "c", TOKEN
-    ) == one.hash_token("c", TOKEN)
+    )
 
 
 def test_unreadable_and_corrupt_inputs_are_skipped(tmp_path: Path):
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     missing = ingest.ingest_path(db, str(tmp_path / "nope.log"))
     assert missing.status.startswith("skipped:")
     broken = tmp_path / "broken.gz"
@@ -167,12 +169,13 @@ def test_a_killed_run_leaves_no_trace_and_the_next_run_finishes(tmp_path: Path):
     with open(big, "wb") as out:
         for block in range(200):
             out.write(log_lines(1000, start=block * 1000))
-    database = tmp_path / "raw.db"
+    database = tmp_path / "raw"
     code = (
         "import sys; from anaconda_anon_usage.stats import ingest;"
-        "from anaconda_anon_usage.stats.store import RawDatabase;"
+        "from anaconda_anon_usage.stats.dataset import RawDataset;"
         "ingest.CHUNK_BYTES = 64 * 1024;"
-        "db = RawDatabase(sys.argv[1]);"
+        "ingest.ROWS_PER_FILE = 10_000;"
+        "db = RawDataset(sys.argv[1], write=True);"
         "report = lambda n: print(n, flush=True);"
         "ingest.ingest_path(db, sys.argv[2], report)"
     )
@@ -185,7 +188,155 @@ def test_a_killed_run_leaves_no_trace_and_the_next_run_finishes(tmp_path: Path):
         consumed += int(process.stdout.readline())
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    db = RawDatabase(str(database))
+    staged = list((database / "_staging").rglob("*.parquet"))
+    assert staged, "killed before anything was staged: the test proves nothing"
+    assert RawDataset(str(database)).ledger() == []
+    assert list((database / "requests").rglob("*.parquet")) == []
+    db = RawDataset(str(database), write=True)  # cleans up after the killed run
     assert hits(db) == 0 and db.ledger() == []
+    assert list(database.rglob("*.parquet")) == []
     result = ingest.ingest_path(db, str(big))
     assert result.status == "ingested" and hits(db) == 200_000
+
+
+def test_a_run_killed_after_its_commit_is_finished_by_the_next(tmp_path: Path):
+    """Killed between writing the ledger entry and moving the files."""
+    (tmp_path / "a.log").write_bytes(log_lines(3000))
+    database = tmp_path / "raw"
+    code = (
+        "import os, sys; from anaconda_anon_usage.stats import dataset, ingest;"
+        "ingest.ROWS_PER_FILE = 1000; ingest.CHUNK_BYTES = 64 * 1024;"
+        "dataset.RawDataset._roll_forward = lambda self, entry: os._exit(9);"
+        "db = dataset.RawDataset(sys.argv[1], write=True);"
+        "ingest.ingest_path(db, sys.argv[2])"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", code, str(database), str(tmp_path / "a.log")]
+    )
+    assert killed.returncode == 9
+    assert len(list((database / "_staging").rglob("*.parquet"))) == 3
+    reader = RawDataset(str(database))  # readers see the committed piece already
+    assert hits(reader) == 3000 and len(reader.ledger()) == 1
+    db = RawDataset(str(database), write=True)
+    assert list((database / "_staging").iterdir()) == []
+    assert len(list((database / "requests").rglob("*.parquet"))) == 3
+    assert hits(db) == 3000
+    assert ingest.ingest_path(db, str(tmp_path / "a.log")).status.startswith("skipped")
+    assert hits(db) == 3000
+
+
+def _rows(db: RawDataset) -> pl.DataFrame:
+    columns = ["day", "status", "package", "version", "client", "session"]
+    return db.requests(-(10**6), 10**6).select(columns).sort(columns)
+
+
+def test_a_growing_log_adds_only_its_new_lines(tmp_path: Path):
+    log = tmp_path / "access.log"
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    log.write_bytes(log_lines(40)[: -len(b"this line is garbage\n")])
+    assert ingest.ingest_path(db, str(log)).conda_requests == 40
+    with open(log, "ab") as stream:  # the server writes on
+        stream.write(log_lines(25, start=40))
+    grown = ingest.ingest_path(db, str(log))
+    assert (grown.status, grown.lines, grown.conda_requests) == ("ingested", 26, 25)
+    assert any("reading what was added since" in note for note in grown.notes)
+    again = ingest.ingest_path(db, str(log))
+    assert again.status.startswith("skipped:") and hits(db) == 65
+    # the same as reading the whole log at once
+    whole = RawDataset(str(tmp_path / "whole"), write=True)
+    ingest.ingest_path(whole, str(log))
+    assert len(db.ledger()) == 2 and hits(whole) == 65
+
+    def hours(entries):
+        return {h for e in entries for a, b in e.hours for h in range(a, b + 1)}
+
+    assert hours(db.ledger()) == hours(whole.ledger()) != set()
+
+
+def test_a_line_still_being_written_waits_for_the_next_run(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(10)
+    cut = data.index(b"\n", len(data) // 2) + 30  # in the middle of a line
+    log.write_bytes(data[:cut])
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    first = ingest.ingest_path(db, str(log))
+    assert any("no newline yet" in note for note in first.notes)
+    log.write_bytes(data)
+    second = ingest.ingest_path(db, str(log))
+    assert first.lines + second.lines == 11
+    assert first.conda_requests + second.conda_requests == hits(db) == 10
+    assert second.malformed == 1  # the garbage line, not a torn one
+
+
+def test_a_truncated_log_is_said_so_and_read_as_new(tmp_path: Path):
+    """copytruncate: the log is emptied and the server writes on."""
+    log = tmp_path / "access.log"
+    log.write_bytes(log_lines(30))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    log.write_bytes(log_lines(5, start=100))
+    again = ingest.ingest_path(db, str(log))
+    assert again.status == "ingested" and again.conda_requests == 5
+    assert any("truncated or replaced" in note for note in again.notes)
+    assert hits(db) == 35
+
+
+def test_a_replaced_log_is_said_so_and_read_as_new(tmp_path: Path):
+    log = tmp_path / "access.log"
+    log.write_bytes(log_lines(30))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    log.write_bytes(log_lines(40, start=1000))  # longer, another beginning
+    again = ingest.ingest_path(db, str(log))
+    assert again.status == "ingested" and again.conda_requests == 40
+    assert any("replaced" in note for note in again.notes)
+    assert hits(db) == 70
+
+
+def test_a_log_changed_in_the_part_already_read_is_not_appended_to(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(30)
+    log.write_bytes(data)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    ingest.ingest_path(db, str(log))
+    changed = data.replace(b"13:00:05", b"13:00:06", 1) + log_lines(3, start=30)
+    log.write_bytes(changed)  # same length prefix, one byte differs
+    again = ingest.ingest_path(db, str(log))
+    assert again.conda_requests == 33
+    assert any("replaced" in note for note in again.notes)
+
+
+def test_a_growing_log_compressed_at_rotation_adds_only_its_last_lines(
+    tmp_path: Path,
+):
+    """access.log read hourly, then rotated with more lines into .gz."""
+    live = tmp_path / "access.log"
+    data = log_lines(60)
+    live.write_bytes(data[: data.index(b"\n", len(data) // 2) + 1])
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    first = ingest.ingest_path(db, str(live))
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(data))
+    live.unlink()
+    rotated = ingest.ingest_path(db, str(tmp_path / "access.log.1.gz"))
+    assert rotated.status == "ingested"
+    assert first.lines + rotated.lines == 61
+    assert hits(db) == 60
+    assert any("were read before" in note for note in rotated.notes)
+    again = ingest.ingest_path(db, str(tmp_path / "access.log.1.gz"))
+    assert again.status == "skipped: already ingested" and hits(db) == 60
+
+
+def test_growth_read_in_pieces_equals_reading_once(tmp_path: Path):
+    log = tmp_path / "access.log"
+    data = log_lines(400)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    position = 0
+    for size in (1000, 5000, 20000, len(data)):
+        position = max(position, size)
+        log.write_bytes(data[:position])
+        ingest.ingest_path(db, str(log))
+    whole = RawDataset(str(tmp_path / "whole"), write=True)
+    ingest.ingest_path(whole, str(log))
+    a, b = _rows(db), _rows(whole)
+    assert len(a) == len(b) == 400
+    assert a.drop("client", "session").equals(b.drop("client", "session"))

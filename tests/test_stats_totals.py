@@ -13,8 +13,8 @@ pl = pytest.importorskip("polars", reason="the counting side needs the stats ext
 
 from anaconda_anon_usage.stats import totals  # noqa: E402
 from anaconda_anon_usage.stats.cli import main  # noqa: E402
+from anaconda_anon_usage.stats.dataset import RawDataset  # noqa: E402
 from anaconda_anon_usage.stats.ingest import ingest_path  # noqa: E402
-from anaconda_anon_usage.stats.store import RawDatabase  # noqa: E402
 from anaconda_anon_usage.stats.synthetic import generate  # noqa: E402
 
 DAY = 86400
@@ -51,7 +51,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory):
     truth = generate(
         str(directory / "logs"), weeks=3, clients=250, seed=3, compress=True
     )
-    db = RawDatabase(str(directory / "raw.db"))
+    db = RawDataset(str(directory / "raw"), write=True)
     for path in sorted((directory / "logs").glob("*.log.gz")):
         assert ingest_path(db, str(path)).status == "ingested"
     return directory, truth, db
@@ -122,7 +122,7 @@ def test_cells_below_k_are_not_published(sample):
 def test_a_missing_day_drops_its_week(tmp_path: Path):
     truth = generate(str(tmp_path / "logs"), weeks=2, clients=60, seed=5)
     (tmp_path / "logs" / "access-2026-10-15.log").unlink()
-    db = RawDatabase(str(tmp_path / "raw.db"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
     for path in sorted((tmp_path / "logs").glob("*.log")):
         ingest_path(db, str(path))
     weeks = set(totals.compute(db, k=1)["week"].to_list())
@@ -133,11 +133,9 @@ def test_command_line_run_writes_database_csv_and_report(tmp_path: Path, capsys)
     logs = tmp_path / "logs"
     assert main(["sample", str(logs), "--weeks", "2", "--clients", "120"]) == 0
     files = sorted(str(p) for p in logs.glob("*.log"))
-    assert main(["ingest", "--db", str(tmp_path / "raw.db"), *files]) == 0
+    assert main(["ingest", "--db", str(tmp_path / "raw"), *files]) == 0
     assert (
-        main(
-            ["totals", "--db", str(tmp_path / "raw.db"), "--out", str(tmp_path / "out")]
-        )
+        main(["totals", "--db", str(tmp_path / "raw"), "--out", str(tmp_path / "out")])
         == 0
     )
     assert "2 complete week(s): 2026-10-05, 2026-10-12" in capsys.readouterr().out
@@ -182,9 +180,7 @@ def test_command_line_errors_are_messages(tmp_path: Path, capsys):
     assert "run 'aau-stats ingest' first" in capsys.readouterr().err
     assert main(["report", "--totals", str(tmp_path)]) == 2
     assert (
-        main(
-            ["ingest", "--db", str(tmp_path / "raw.db"), str(tmp_path / "missing.log")]
-        )
+        main(["ingest", "--db", str(tmp_path / "raw"), str(tmp_path / "missing.log")])
         == 1
     )
     assert "skipped:" in capsys.readouterr().out

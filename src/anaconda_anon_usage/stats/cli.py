@@ -17,18 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    ingest = commands.add_parser("ingest", help="add log files to the raw database")
+    ingest = commands.add_parser("ingest", help="add log files to the raw dataset")
     ingest.add_argument(
         "files", nargs="+", help="log files (plain, .gz, .xz, .bz2); - for stdin"
     )
-    ingest.add_argument(
-        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
-    )
+    _raw_option(ingest)
 
     totals = commands.add_parser("totals", help="weekly totals for complete weeks")
-    totals.add_argument(
-        "--db", default="aau-raw.db", help="raw database (default: %(default)s)"
-    )
+    _raw_option(totals)
     totals.add_argument(
         "--out", default="aau-totals", help="directory (default: %(default)s)"
     )
@@ -61,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raw_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--raw",
+        "--db",
+        dest="raw",
+        metavar="DIR",
+        default="aau-raw",
+        help="raw dataset directory (default: %(default)s)",
+    )
+
+
 def _progress(total: int | None):  # type: ignore[no-untyped-def]
     """A progress bar on a terminal; nothing otherwise."""
     if not sys.stderr.isatty():
@@ -71,10 +78,14 @@ def _progress(total: int | None):  # type: ignore[no-untyped-def]
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from .dataset import DatasetError, RawDataset
     from .ingest import ingest_path
-    from .store import RawDatabase
 
-    db = RawDatabase(args.db)
+    try:
+        db = RawDataset(args.raw, write=True)
+    except DatasetError as error:
+        print(f"aau-stats: {error}", file=sys.stderr)
+        return 2
     sizes = [os.path.getsize(f) for f in args.files if f != "-" and os.path.isfile(f)]
     bar = _progress(sum(sizes) or None)
     failed = False
@@ -83,12 +94,16 @@ def run_ingest(args: argparse.Namespace) -> int:
             result = ingest_path(db, path, bar.update if bar else (lambda size: None))
             if result.status != "ingested":
                 print(f"{path}: {result.status}")
-                failed = failed or not result.status.startswith("skipped: already")
-                continue
-            print(
-                f"{path}: {result.lines} lines, {result.conda_requests} conda requests, "
-                f"{result.malformed} malformed"
-            )
+                failed = failed or not result.status.startswith(
+                    ("skipped: already", "skipped: nothing new")
+                )
+            else:
+                print(
+                    f"{path}: {result.lines} lines, {result.conda_requests} conda "
+                    f"requests, {result.malformed} malformed"
+                )
+            for note in result.notes:
+                print(f"  {note}")
             for example in result.malformed_examples:
                 print(f"  malformed: {example[:200]!r}")
     finally:
@@ -100,19 +115,14 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_totals(args: argparse.Namespace) -> int:
     from . import totals
-    from .store import RawDatabase
+    from .dataset import DatasetError, RawDataset
 
-    if not os.path.exists(args.db):
-        print(
-            f"aau-stats: no raw database at {args.db}; run 'aau-stats ingest' first",
-            file=sys.stderr,
-        )
-        return 2
-    db = RawDatabase(args.db)
     try:
+        db = RawDataset(args.raw)
         table = totals.compute(db, k=args.k, max_gap=int(args.max_gap_hours * 3600))
-    finally:
-        db.close()
+    except DatasetError as error:
+        print(f"aau-stats: {error}", file=sys.stderr)
+        return 2
     database, csv_path = totals.write(table, args.out, args.k)
     weeks = sorted(set(table.get_column("week").to_list()))
     print(f"{len(weeks)} complete week(s): {', '.join(weeks) or 'none'}")

@@ -23,6 +23,7 @@ class Chunk(NamedTuple):
     malformed_examples: list[str]
     first_timestamp: int | None
     last_timestamp: int | None
+    hours: list[int]  # sorted hour numbers (unix time // 3600) of valid lines
     conda: pl.DataFrame  # one row per conda request, columns REQUEST_COLUMNS
 
 
@@ -94,6 +95,7 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
         pl.col("timestamp").min().alias("first"),
         pl.col("timestamp").max().alias("last"),
     ).row(0)
+    hours = (parsed.get_column("timestamp") // 3600).unique().sort()
     conda = _conda_requests(parsed)
     example_lines = (
         separator_lines + malformed.get_column("line").head(examples).to_list()
@@ -104,6 +106,7 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
         malformed_examples=example_lines,
         first_timestamp=stamps[0],
         last_timestamp=stamps[1],
+        hours=hours.to_list(),
         conda=conda,
     )
 

@@ -1,9 +1,21 @@
-"""Ingest access logs into the raw database, one transaction per file.
+"""Ingest access logs into the raw dataset, one committed piece per file.
 
 Files may be plain, gzip, xz or bzip2 (recognised by their first bytes, not
-their names), or standard input (``-``). A file already in the ledger is
-skipped; a run killed part-way leaves the database as if that file had never
-been started, and the next run ingests it from the beginning.
+their names), or standard input (``-``). A log is recognised by its content:
+the ledger keeps, for each piece, the sha256 of the log's content up to where
+it was read. So
+
+* the same log again (under any name, plain or compressed later) adds
+  nothing;
+* a plain log that only grew since it was last read adds just its new lines
+  (the part read before is verified unchanged by its hash first);
+* a log truncated or replaced since is said so, and read as new content;
+* a run killed part-way leaves nothing visible, and the next run starts that
+  file again.
+
+A plain file's last line without a newline may still be being written: it is
+left for the next run. Compressed files and standard input are finished, so
+their last line is read as it is.
 """
 
 from __future__ import annotations
@@ -17,17 +29,19 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import polars as pl
 
+from .dataset import LedgerEntry, Piece, PieceWriter, RawDataset, hour_ranges
 from .frames import Chunk, parse_chunk
-from .store import LedgerEntry, RawDatabase
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 CHUNK_BYTES = 16 * 1024 * 1024
-PENDING = (
-    "pending"  # batches of the file being ingested, until its fingerprint is known
-)
+ROWS_PER_FILE = 1_000_000  # rows of one Parquet file, at most
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
 # Decompressors by the file's first bytes. The caller closes the raw file.
@@ -36,6 +50,11 @@ MAGIC: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
     b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw),  # type: ignore[return-value]  # noqa: SIM115
     b"BZh": lambda raw: bz2.BZ2File(raw),  # type: ignore[return-value]
 }
+Progress = Callable[[int], None]
+
+
+def _no_progress(size: int) -> None:
+    pass
 
 
 class FileResult(NamedTuple):
@@ -46,12 +65,13 @@ class FileResult(NamedTuple):
     conda_requests: int = 0
     bytes: int = 0
     malformed_examples: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # grew, replaced, last line held back
 
 
 class _CountingReader(io.RawIOBase):
     """Passes a file's bytes through, counting them for the progress bar."""
 
-    def __init__(self, stream: BinaryIO, progress: Callable[[int], None]) -> None:
+    def __init__(self, stream: BinaryIO, progress: Progress) -> None:
         self.stream = stream
         self.count = 0
         self.progress = progress
@@ -68,31 +88,34 @@ class _CountingReader(io.RawIOBase):
         return size
 
 
-def quick_key(path: str) -> str | None:
-    """Size plus a hash of the first and last MiB: recognises a file already
-    ingested without reading it all. None for what is not a regular file."""
+def quick_key(path: str, size: int | None = None) -> str | None:
+    """Size plus a hash of the first and last MiB of the file's first ``size``
+    bytes: recognises a file already read without reading it all. None for
+    what is not a regular file."""
     try:
-        size = os.path.getsize(path)
+        if size is None:
+            size = os.path.getsize(path)
         with open(path, "rb") as stream:
-            digest = hashlib.sha256(stream.read(QUICK_KEY_BYTES))
+            digest = hashlib.sha256(stream.read(min(size, QUICK_KEY_BYTES)))
             if size > QUICK_KEY_BYTES:
-                stream.seek(max(size - QUICK_KEY_BYTES, QUICK_KEY_BYTES))
-                digest.update(stream.read())
+                tail = max(size - QUICK_KEY_BYTES, QUICK_KEY_BYTES)
+                stream.seek(tail)
+                digest.update(stream.read(size - tail))
     except OSError:
         return None
     return f"{size}:{digest.hexdigest()}"
 
 
-def _decompressed(raw: io.BufferedReader) -> BinaryIO:
+def compression_of(raw: io.BufferedReader) -> bytes | None:
     head = raw.peek(6)[:6]
-    for magic, opener in MAGIC.items():
+    for magic in MAGIC:
         if head.startswith(magic):
-            return opener(raw)
-    return raw
+            return magic
+    return None
 
 
-def chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines."""
+def blocks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """Blocks of whole lines; the last may lack its newline."""
     carry = b""
     while True:
         block = stream.read(size)
@@ -106,134 +129,288 @@ def chunks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
         carry = block[cut:]
         yield block[:cut]
     if carry:
-        yield carry + b"\n"
+        yield carry
 
 
-def _hash_column(
-    db: RawDatabase, frame: pl.DataFrame, column: str, kind: str
-) -> pl.Expr:
-    """Keyed hashes of a token column, computed once per distinct value."""
-    values = [v for v in frame.get_column(column).unique().to_list() if v]
-    mapping = {value: db.hash_token(kind, value) for value in values}
-    return pl.col(column).replace_strict(mapping, default=0, return_dtype=pl.Int64)
+@dataclass
+class Start:
+    """Where reading a log begins: its content before ``offset`` is already
+    in the dataset (``digest`` is the sha256 of that part)."""
+
+    offset: int = 0
+    digest: _Hash = field(default_factory=hashlib.sha256)
+    notes: tuple[str, ...] = ()
 
 
-def _admin_hashes(db: RawDatabase, frame: pl.DataFrame) -> pl.Expr:
-    mapping = {
-        value: " ".join(
-            str(db.hash_token(*token.split("/", 1))) for token in value.split(" ")
+def _hash_prefix(stream: BinaryIO, size: int) -> _Hash:
+    digest = hashlib.sha256()
+    left = size
+    while left > 0:
+        block = stream.read(min(left, CHUNK_BYTES))
+        if not block:
+            break
+        digest.update(block)
+        left -= len(block)
+    return digest
+
+
+def plan_plain_file(path: str, raw: BinaryIO, entries: list[LedgerEntry]) -> Start:
+    """For a plain log read before under this path: start after the part
+    already read if it is unchanged; otherwise say why it is read anew."""
+    here = os.path.abspath(path)
+    seen = [e for e in entries if e.path == here and e.end and e.content_sha256]
+    if not seen:
+        return Start()
+    last = max(seen, key=lambda e: (e.end or 0, e.ingested_at))
+    end = last.end or 0
+    size = os.fstat(raw.fileno()).st_size
+    if size < end:
+        return Start(
+            notes=(
+                "shorter than when last read: truncated or replaced, read as new content",
+            )
         )
-        for value in frame.get_column("admin").unique().to_list()
-        if value
-    }
-    return pl.col("admin").replace_strict(mapping, default="", return_dtype=pl.String)
-
-
-def _stored_batch(db: RawDatabase, conda: pl.DataFrame) -> pl.DataFrame:
-    """The requests of a chunk as stored: day, fields, tokens as keyed hashes."""
-    if conda.is_empty():
-        return conda
-    conda = conda.with_columns(pl.col("admin").list.join(" "))
-    return conda.with_columns(
-        (pl.col("timestamp") // SECONDS_PER_DAY).alias("day"),
-        _hash_column(db, conda, "client", "c").alias("client"),
-        _hash_column(db, conda, "session", "s").alias("session"),
-        _hash_column(db, conda, "environment", "e").alias("environment"),
-        _admin_hashes(db, conda).alias("admin"),
+    digest = _hash_prefix(raw, end)
+    if digest.hexdigest() != last.content_sha256:
+        raw.seek(0)
+        return Start(
+            notes=("changed since it was last read: replaced, read as new content",)
+        )
+    return Start(
+        end, digest, (f"read before up to byte {end:,}: reading what was added since",)
     )
+
+
+@dataclass
+class _Totals:
+    lines: int = 0
+    malformed: int = 0
+    conda_requests: int = 0
+    first: int | None = None
+    last: int | None = None
+    hours: set[int] = field(default_factory=set)
+    examples: list[str] = field(default_factory=list)
+
+
+class _Tokens:
+    """Keyed hashes of the token columns, each distinct value hashed once."""
+
+    def __init__(self, dataset: RawDataset) -> None:
+        self.dataset = dataset
+
+    def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
+        values = [v for v in frame.get_column(column).unique().to_list() if v]
+        mapping = self.dataset.hash_tokens(kind, values)
+        return pl.col(column).replace_strict(mapping, default=0, return_dtype=pl.Int64)
+
+    def admin(self, frame: pl.DataFrame) -> pl.Expr:
+        mapping = {
+            value: " ".join(
+                str(self.dataset.hash_token(*token.split("/", 1)))
+                for token in value.split(" ")
+            )
+            for value in frame.get_column("admin").unique().to_list()
+            if value
+        }
+        return pl.col("admin").replace_strict(
+            mapping, default="", return_dtype=pl.String
+        )
+
+    def stored(self, conda: pl.DataFrame) -> pl.DataFrame:
+        """The requests of a chunk as stored: day, fields, tokens hashed."""
+        if conda.is_empty():
+            return conda
+        conda = conda.with_columns(pl.col("admin").list.join(" "))
+        return conda.with_columns(
+            (pl.col("timestamp") // SECONDS_PER_DAY).alias("day"),
+            self.column(conda, "client", "c").alias("client"),
+            self.column(conda, "session", "s").alias("session"),
+            self.column(conda, "environment", "e").alias("environment"),
+            self.admin(conda).alias("admin"),
+        )
+
+
+def _checkpoints(entries: list[LedgerEntry], after: int) -> dict[int, set[str]]:
+    """Offsets into some log's content where a piece ended, with the hash of
+    the content up to there: a log that matches one was read up to there."""
+    known: dict[int, set[str]] = {}
+    for entry in entries:
+        if entry.end and entry.content_sha256 and entry.end > after:
+            known.setdefault(entry.end, set()).add(entry.content_sha256)
+    return known
 
 
 def ingest_stream(
-    db: RawDatabase,
+    dataset: RawDataset,
     name: str,
-    raw: BinaryIO,
-    key: str | None,
-    progress: Callable[[int], None] = lambda size: None,
+    stream: BinaryIO,
+    *,
+    start: Start | None = None,
+    finished: bool = True,
+    path: str | None = None,
+    describe: Callable[[], dict[str, object]] = dict,
     examples: int = 5,
 ) -> FileResult:
-    reader = _CountingReader(raw, progress)
-    buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
-    # The fingerprint is of the log's content, not of its compressed form: a
-    # log ingested plain and again after logrotate compressed it is one file.
-    content = hashlib.sha256()
-    lines = malformed = conda_requests = 0
-    first: int | None = None
-    last: int | None = None
-    bad: list[str] = []
+    """Read a log's (decompressed) content from ``start`` and commit what is
+    new as one piece. ``finished``: the last line may lack its newline.
+    ``describe``: more ledger fields, asked for once everything is read."""
+    start = start or Start()
+    entries = dataset.ledger()
+    known = _checkpoints(entries, start.offset)
+    offsets = sorted(known)
+    digest = start.digest
+    offset = piece_start = start.offset
+    notes = list(start.notes)
+    tokens = _Tokens(dataset)
+    totals = _Totals()
+    piece: Piece = dataset.new_piece()
+    writer = PieceWriter(piece, ROWS_PER_FILE)
 
     def take(parsed: Chunk) -> None:
-        nonlocal lines, malformed, conda_requests, first, last
-        lines += parsed.lines
-        malformed += parsed.malformed
-        conda_requests += len(parsed.conda)
-        bad.extend(parsed.malformed_examples[: examples - len(bad)])
+        totals.lines += parsed.lines
+        totals.malformed += parsed.malformed
+        totals.conda_requests += len(parsed.conda)
+        totals.examples.extend(
+            parsed.malformed_examples[: examples - len(totals.examples)]
+        )
         if parsed.first_timestamp is not None and parsed.last_timestamp is not None:
-            first = (
-                parsed.first_timestamp
-                if first is None
-                else min(first, parsed.first_timestamp)
-            )
-            last = (
-                parsed.last_timestamp
-                if last is None
-                else max(last, parsed.last_timestamp)
-            )
-        db.add_batch(PENDING, _stored_batch(db, parsed.conda))
+            first, last = parsed.first_timestamp, parsed.last_timestamp
+            totals.first = first if totals.first is None else min(totals.first, first)
+            totals.last = last if totals.last is None else max(totals.last, last)
+        totals.hours.update(parsed.hours)
+        writer.add(tokens.stored(parsed.conda))
 
-    # Parse the next chunk (polars, without the GIL) while this thread reads,
-    # hashes and writes: at most two chunks are in memory at once.
-    with db.transaction(), ThreadPoolExecutor(max_workers=1) as parser:
-        in_flight: Future[Chunk] | None = None
-        for block in chunks(_decompressed(buffered)):
-            submitted = parser.submit(parse_chunk, block, examples)
-            content.update(block)
+    # Parse the next block (polars, without the GIL) while this thread reads,
+    # hashes and writes: at most two blocks are in memory at once.
+    try:
+        with ThreadPoolExecutor(max_workers=1) as parser:
+            in_flight: Future[Chunk] | None = None
+            for block in blocks(stream, CHUNK_BYTES):
+                if not block.endswith(b"\n") and not finished:
+                    notes.append(
+                        "its last line has no newline yet: left for the next run"
+                    )
+                    break
+                end = offset + len(block)
+                matched = None
+                done = 0
+                # Known checkpoints inside this block: hash up to each.
+                for point in offsets:
+                    if point <= offset or point > end:
+                        continue
+                    cut = point - offset
+                    digest.update(block[done:cut])
+                    done = cut
+                    if digest.hexdigest() in known[point] and (
+                        block[cut - 1 : cut] == b"\n" or cut == len(block)
+                    ):
+                        matched = cut
+                digest.update(block[done:])
+                if matched is not None:
+                    # Everything up to here was read before: start over after it.
+                    if in_flight is not None:
+                        in_flight.result()
+                        in_flight = None
+                    dataset.abandon(piece)
+                    piece = dataset.new_piece()
+                    writer = PieceWriter(piece, ROWS_PER_FILE)
+                    totals = _Totals()
+                    piece_start = offset + matched
+                    block = block[matched:]
+                offset = end
+                if not block:
+                    continue
+                submitted = parser.submit(parse_chunk, block, examples)
+                if in_flight is not None:
+                    take(in_flight.result())
+                in_flight = submitted
             if in_flight is not None:
                 take(in_flight.result())
-            in_flight = submitted
-        if in_flight is not None:
-            take(in_flight.result())
-        fingerprint = content.hexdigest()
-        if db.knows_fingerprint(fingerprint):
-            raise _AlreadyIngested
-        db.connection.execute(
-            "UPDATE request_batches SET fingerprint = ? WHERE fingerprint = ?",
-            (fingerprint, PENDING),
-        )
-        db.record(
-            LedgerEntry(
-                fingerprint,
-                key,
-                name,
-                reader.count,
-                lines,
-                malformed,
-                conda_requests,
-                first,
-                last,
+        if offset == piece_start:
+            dataset.abandon(piece)
+            status = (
+                "skipped: nothing new since it was last read"
+                if start.offset and piece_start == start.offset
+                else "skipped: already ingested"
             )
+            return FileResult(name, status, notes=tuple(notes))
+        writer.close()
+        more = describe()
+        dataset.commit(
+            piece,
+            name=name,
+            lines=totals.lines,
+            malformed=totals.malformed,
+            conda_requests=totals.conda_requests,
+            hours=hour_ranges(totals.hours),
+            first_ts=totals.first,
+            last_ts=totals.last,
+            path=path,
+            start=piece_start,
+            end=offset,
+            content_sha256=digest.hexdigest(),
+            **more,
+        )
+    except BaseException:
+        dataset.abandon(piece)
+        raise
+    if piece_start and piece_start != start.offset:
+        notes.append(
+            f"its first {piece_start:,} bytes were read before (as another file)"
         )
     return FileResult(
-        name, "ingested", lines, malformed, conda_requests, reader.count, tuple(bad)
+        name,
+        "ingested",
+        totals.lines,
+        totals.malformed,
+        totals.conda_requests,
+        int(more.get("bytes", 0)),  # type: ignore[call-overload]
+        tuple(totals.examples),
+        tuple(notes),
     )
 
 
-class _AlreadyIngested(Exception):
-    pass
-
-
 def ingest_path(
-    db: RawDatabase, path: str, progress: Callable[[int], None] = lambda size: None
+    dataset: RawDataset, path: str, progress: Progress = _no_progress
 ) -> FileResult:
     """Ingest one file (or ``-`` for standard input); never raises for bad input."""
-    key = None if path == "-" else quick_key(path)
-    if key is not None and db.knows_quick_key(key):
-        return FileResult(path, "skipped: already ingested")
     try:
         if path == "-":
-            return ingest_stream(db, "<stdin>", sys.stdin.buffer, None, progress)
+            reader = _CountingReader(sys.stdin.buffer, progress)
+            buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
+            magic = compression_of(buffered)
+            stream = MAGIC[magic](buffered) if magic else buffered
+            return ingest_stream(
+                dataset, "<stdin>", stream, describe=lambda: {"bytes": reader.count}
+            )
+        key = quick_key(path)
+        entries = dataset.ledger()
+        if key is not None and any(e.quick_key == key for e in entries):
+            return FileResult(path, "skipped: already ingested")
         with open(path, "rb") as raw:
-            return ingest_stream(db, path, raw, key, progress)
-    except _AlreadyIngested:
-        return FileResult(path, "skipped: already ingested")
+            magic = compression_of(raw)  # type: ignore[arg-type]
+            start = Start()
+            if magic is None and os.path.isfile(path):
+                start = plan_plain_file(path, raw, entries)
+                raw.seek(start.offset)
+                progress(start.offset)
+            reader = _CountingReader(raw, progress)
+            buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
+            stream = MAGIC[magic](buffered) if magic else buffered
+
+            def describe() -> dict[str, object]:
+                # how the file looked as read, to skip it cheaply next time
+                size = reader.count + (start.offset if magic is None else 0)
+                return {"bytes": size, "quick_key": quick_key(path, size)}
+
+            return ingest_stream(
+                dataset,
+                path,
+                stream,
+                start=start,
+                finished=magic is not None,
+                path=os.path.abspath(path),
+                describe=describe,
+            )
     except (OSError, EOFError, lzma.LZMAError) as error:
         return FileResult(path, f"skipped: {error}")

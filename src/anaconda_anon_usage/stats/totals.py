@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from .store import RawDatabase
+from .dataset import RawDataset
 
 SECONDS_PER_DAY = 86400
 EPOCH = date(1970, 1, 1)
@@ -78,7 +78,7 @@ def complete_weeks(
     return weeks
 
 
-def load_requests(db: RawDatabase, first_day: int, end_day: int) -> pl.DataFrame:
+def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
     frame = db.requests(first_day, end_day)
     return frame.with_columns(
         pl.col("day").cast(pl.Int64),
@@ -192,11 +192,11 @@ def weekly_rows(
     )
 
 
-def first_seen_weeks(db: RawDatabase) -> dict[int, int]:
+def first_seen_weeks(db: RawDataset) -> dict[int, int]:
     return {client: monday_of(day) for client, day in db.first_days().items()}
 
 
-def compute(db: RawDatabase, *, k: int = 5, max_gap: int = 6 * 3600) -> pl.DataFrame:
+def compute(db: RawDataset, *, k: int = 5, max_gap: int = 6 * 3600) -> pl.DataFrame:
     spans = [(entry.first_ts, entry.last_ts) for entry in db.ledger()]
     weeks = complete_weeks(spans, max_gap)
     if not weeks:
