@@ -28,23 +28,6 @@ def test_monday_of():
     assert totals.monday_of(0) == -3  # 1970-01-01 was a Thursday
 
 
-def test_coverage_from_file_spans():
-    start = MONDAY * DAY
-    daily = [(start + d * DAY + 60, start + (d + 1) * DAY - 60) for d in range(14)]
-    assert totals.complete_weeks(daily, max_gap=3600) == [MONDAY, MONDAY + 7]
-    holed = daily[:9] + daily[10:]  # one day missing in the second week
-    assert totals.complete_weeks(holed, max_gap=3600) == [MONDAY]
-    late = daily[1:7]  # the first Monday is missing
-    assert totals.complete_weeks(late, max_gap=3600) == []
-    # only the first and last timestamps would wrongly call both weeks complete
-    assert (
-        totals.complete_weeks(
-            [(daily[0][0], daily[0][1]), (daily[13][0], daily[13][1])], 3600
-        )
-        == []
-    )
-
-
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory):
     directory = tmp_path_factory.mktemp("sample")
@@ -95,6 +78,43 @@ def test_end_to_end_totals_equal_the_truth(sample):
         }
         assert status.get("new", 0) == known["new_clients"]
         assert status.get("new", 0) + status.get("returning", 0) == known["clients"]
+        for column in ("single_session_clients", "multi_session_clients"):
+            assert row[column] == known[column], (week, column)
+        classes = {
+            r["value"]: (r["single_session_clients"], r["multi_session_clients"])
+            for r in table.filter(
+                (pl.col("dimension") == "client_status") & (pl.col("week") == week)
+            ).iter_rows(named=True)
+        }
+        assert classes["new"] == (
+            known["new_single_session_clients"],
+            known["new_multi_session_clients"],
+        )
+        returning = classes.get("returning", (0, 0))
+        assert returning == (
+            known["single_session_clients"] - known["new_single_session_clients"],
+            known["multi_session_clients"] - known["new_multi_session_clients"],
+        )
+
+
+def test_the_synthetic_truth_has_ci_like_clients(sample):
+    _, truth, _ = sample
+    for known in truth.values():
+        # CI jobs (a third of the population each week) are all single-session
+        assert known["single_session_clients"] >= 250 // 3
+        assert known["multi_session_clients"] > 0
+
+
+def test_every_row_splits_its_clients_into_single_and_multi(sample):
+    _, _, db = sample
+    table = totals.compute(db, k=1)
+    split = table["single_session_clients"] + table["multi_session_clients"]
+    assert (split == table["clients"]).all()
+    assert table.columns[-3:] == [
+        "downloads",
+        "single_session_clients",
+        "multi_session_clients",
+    ]
 
 
 def test_breakdowns_partition_the_clients(sample):

@@ -32,13 +32,19 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", type=int, default=5, help="publish only cells with at least k clients"
     )
     totals.add_argument(
+        "--tolerance-hours",
         "--max-gap-hours",
-        type=float,
-        default=6.0,
-        help="a gap between log files up to this long still counts as covered",
+        dest="tolerance_hours",
+        type=int,
+        default=3,
+        metavar="N",
+        help="a run of at most N hours without any log line, between hours "
+        "with lines, still counts as covered (default: %(default)s)",
     )
 
-    report = commands.add_parser("report", help="PNG charts and a Markdown summary")
+    report = commands.add_parser(
+        "report", help="PNG charts, a Markdown summary and a self-contained HTML page"
+    )
     report.add_argument(
         "--totals", default="aau-totals", help="directory written by 'totals'"
     )
@@ -113,34 +119,71 @@ def run_ingest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _fail(message: str) -> int:
+    print(f"aau-stats: {message}", file=sys.stderr)
+    return 2
+
+
 def run_totals(args: argparse.Namespace) -> int:
-    from . import totals
+    from . import outputs, totals
     from .dataset import DatasetError, RawDataset
 
+    if args.tolerance_hours < 0:
+        return _fail("--tolerance-hours must be 0 or more")
     try:
         db = RawDataset(args.raw)
-        table = totals.compute(db, k=args.k, max_gap=int(args.max_gap_hours * 3600))
     except DatasetError as error:
-        print(f"aau-stats: {error}", file=sys.stderr)
-        return 2
-    database, csv_path = totals.write(table, args.out, args.k)
-    weeks = sorted(set(table.get_column("week").to_list()))
+        return _fail(str(error))
+    try:
+        outputs.prepare(args.out)
+    except outputs.OutputError as error:
+        return _fail(str(error))
+    try:
+        coverage = totals.week_coverage(totals.ledger_hours(db), args.tolerance_hours)
+        table = totals.compute(db, k=args.k, tolerance_hours=args.tolerance_hours)
+    except DatasetError as error:
+        return _fail(str(error))
+    finally:
+        db.close()
+    left_out = totals.left_out(coverage)
+    metadata = {
+        "k": str(args.k),
+        "tolerance_hours": str(args.tolerance_hours),
+        "left_out": "\n".join(left_out),
+    }
+    try:
+        database, csv_path = totals.write(table, args.out, metadata)
+    except (outputs.OutputError, OSError) as error:
+        return _fail(f"cannot write the totals to {args.out}: {error}")
+    weeks = [totals.day_text(w.monday) for w in coverage if w.complete]
     print(f"{len(weeks)} complete week(s): {', '.join(weeks) or 'none'}")
+    if left_out:
+        print(f"left out (tolerance {args.tolerance_hours} h):")
+        for line in left_out:
+            print(f"  {line}")
     print(f"wrote {database} and {csv_path}")
     return 0
 
 
 def run_report(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .outputs import OutputError
     from .report import build
 
     database = os.path.join(args.totals, "totals.db")
-    if not os.path.exists(database):
-        print(
-            f"aau-stats: no totals at {database}; run 'aau-stats totals' first",
-            file=sys.stderr,
-        )
-        return 2
-    print(f"wrote {build(database, args.out or args.totals)}")
+    if not os.path.isfile(database):
+        return _fail(f"no totals at {database}; run 'aau-stats totals' first")
+    out = args.out or args.totals
+    try:
+        summary = build(database, out)
+    except OutputError as error:
+        return _fail(str(error))
+    except sqlite3.Error as error:
+        return _fail(f"{database} is not a totals database: {error}")
+    except OSError as error:
+        return _fail(f"cannot write the report to {out}: {error}")
+    print(f"wrote {summary} and {os.path.join(out, 'report.html')}")
     return 0
 
 

@@ -1,12 +1,21 @@
-"""Charts (PNG) and a short Markdown summary of the published weekly totals.
+"""Charts (PNG), a short Markdown summary and one self-contained HTML page
+of the published weekly totals.
 
-Reads only the totals (already suppressed), never the raw database.
+Reads only the totals (already suppressed), never the raw dataset. The HTML
+page embeds its charts as data: URIs and its style inline, and its Content
+Security Policy forbids every request, so it opens the same from a mail
+attachment, a file share or an offline laptop. All files of a report appear
+together or not at all (``outputs.generation``).
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 import sqlite3
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import matplotlib
@@ -16,7 +25,17 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import polars as pl
 
+from . import outputs
+from .totals import COLUMNS
+
 TOP = 8
+# One colour per (class, status): single-session ones pale, multi strong.
+SESSION_SERIES = (
+    ("single_session_clients", "new", "single session, new", "#f4a582"),
+    ("single_session_clients", "returning", "single session, returning", "#fddbc7"),
+    ("multi_session_clients", "new", "several sessions, new", "#2166ac"),
+    ("multi_session_clients", "returning", "several sessions, returning", "#92c5de"),
+)
 
 
 def load(totals_db: str) -> pl.DataFrame:
@@ -28,16 +47,22 @@ def load(totals_db: str) -> pl.DataFrame:
         ]
     finally:
         connection.close()
-    return pl.DataFrame(rows, schema=names, orient="row")
+    schema = {c: (pl.String if c in COLUMNS[:3] else pl.Int64) for c in names}
+    table = pl.DataFrame(rows, schema=schema, orient="row")
+    # totals written before the session classes existed: the columns are empty
+    return table.with_columns(
+        pl.lit(None, pl.Int64).alias(c) for c in COLUMNS if c not in names
+    ).select(COLUMNS)
 
 
-def _k(totals_db: str) -> str:
+def metadata(totals_db: str) -> dict[str, str]:
     connection = sqlite3.connect(totals_db)
     try:
-        row = connection.execute("SELECT value FROM meta WHERE name = 'k'").fetchone()
+        return dict(connection.execute("SELECT name, value FROM meta").fetchall())
+    except sqlite3.Error:
+        return {}
     finally:
         connection.close()
-    return row[0] if row else "k"
 
 
 def _lines(table: pl.DataFrame, dimension: str, title: str, path: str) -> None:
@@ -118,58 +143,191 @@ def _packages(table: pl.DataFrame, path: str) -> pl.DataFrame:
     return packages
 
 
-def build(totals_db: str, directory: str) -> str:
-    """Write the charts and summary.md into ``directory``; return its path."""
-    os.makedirs(directory, exist_ok=True)
-    table = load(totals_db)
-    charts = {
-        "clients.png": "Weekly distinct clients, new and returning",
-        "conda_version.png": "Distinct clients by conda version",
-        "platform.png": "Distinct clients by platform",
-        "packages.png": "Top packages: distinct clients against raw downloads",
-    }
+def _sessions(table: pl.DataFrame, path: str) -> None:
+    """Stacked weekly bars: single- against multi-session clients, each split
+    into new and returning (the client_status rows)."""
+    status = table.filter(pl.col("dimension") == "client_status")
+    weeks = sorted(set(table.filter(pl.col("dimension") == "all")["week"]))
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    bottom = [0] * len(weeks)
+    for column, value, label, colour in SESSION_SERIES:
+        cells = dict(
+            status.filter(pl.col("value") == value).select("week", column).iter_rows()
+        )
+        heights = [cells.get(week) or 0 for week in weeks]
+        axes.bar(weeks, heights, bottom=bottom, label=label, color=colour)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    _save_weekly(
+        figure, axes, "Clients seen in one session only, and in several", path, True
+    )
+
+
+CHARTS = {
+    "clients.png": "Weekly distinct clients, new and returning",
+    "sessions.png": "Clients seen in one session only (CI jobs look like this) "
+    "against clients seen in several, each new or returning",
+    "conda_version.png": "Distinct clients by conda version",
+    "platform.png": "Distinct clients by platform",
+    "packages.png": "Top packages: distinct clients against raw downloads",
+}
+OVERALL = (
+    ("week", "week"),
+    ("clients", "clients"),
+    ("single_session_clients", "one session"),
+    ("multi_session_clients", "several sessions"),
+    ("environments", "environments"),
+    ("sessions", "sessions"),
+    ("hits", "hits"),
+    ("untokenized_hits", "hits without tokens"),
+    ("downloads", "downloads"),
+)
+READING = (
+    "A client seen in a single session in a week ran conda once that week, or "
+    "kept no token between runs: CI jobs start from a fresh home, so each is a "
+    "new single-session client; people and machines that come back show up "
+    "as several sessions."
+)
+
+
+def _charts(table: pl.DataFrame, directory: str) -> pl.DataFrame:
+    _overall(table, os.path.join(directory, "clients.png"))
+    _sessions(table, os.path.join(directory, "sessions.png"))
+    _lines(
+        table,
+        "conda_version",
+        "Distinct clients by conda version",
+        os.path.join(directory, "conda_version.png"),
+    )
+    _lines(
+        table,
+        "platform",
+        "Distinct clients by platform",
+        os.path.join(directory, "platform.png"),
+    )
+    return _packages(table, os.path.join(directory, "packages.png"))
+
+
+def _footer(meta: Mapping[str, str]) -> str:
+    return (
+        "Counts are of anonymous random tokens; weeks start Monday 00:00 UTC; a "
+        f"cell backed by fewer than {meta.get('k', 'k')} distinct clients is not "
+        "published."
+    )
+
+
+def _markdown(
+    table: pl.DataFrame, packages: pl.DataFrame | None, meta: Mapping[str, str]
+) -> str:
     lines = ["# Anonymous conda usage: weekly totals", ""]
-    if table.is_empty():
-        lines.append("No complete week has been ingested yet.")
+    if packages is None:
+        lines += ["No complete week has been ingested yet.", ""]
     else:
-        _overall(table, os.path.join(directory, "clients.png"))
-        _lines(
-            table,
-            "conda_version",
-            "Distinct clients by conda version",
-            os.path.join(directory, "conda_version.png"),
-        )
-        _lines(
-            table,
-            "platform",
-            "Distinct clients by platform",
-            os.path.join(directory, "platform.png"),
-        )
-        packages = _packages(table, os.path.join(directory, "packages.png"))
         overall = table.filter(pl.col("dimension") == "all").sort("week")
         lines += [
-            "| week | clients | environments | sessions | hits | hits without tokens |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| " + " | ".join(label for _, label in OVERALL) + " |",
+            "| --- |" + " ---: |" * (len(OVERALL) - 1),
             *(
-                f"| {r['week']} | {r['clients']} | {r['environments']} | {r['sessions']} "
-                f"| {r['hits']} | {r['untokenized_hits']} |"
-                for r in overall.iter_rows(named=True)
+                "| " + " | ".join(_cell(row[c]) for c, _ in OVERALL) + " |"
+                for row in overall.iter_rows(named=True)
             ),
             "",
+            READING,
+            "",
         ]
-        for name, caption in charts.items():
+        for name, caption in CHARTS.items():
             lines += [f"![{caption}]({name})", ""]
         if not packages.is_empty():
             top = ", ".join(packages["value"].head(5).to_list())
-            lines.append(
-                f"Most used packages in the latest week, by distinct clients: {top}."
+            lines += [
+                f"Most used packages in the latest week, by distinct clients: {top}.",
+                "",
+            ]
+    left_out = [line for line in meta.get("left_out", "").split("\n") if line]
+    if left_out:
+        lines += ["Weeks left out (not completely covered by the logs):", ""]
+        lines += [f"- {line}" for line in left_out] + [""]
+    lines.append(_footer(meta))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em;
+       padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+td:first-child, th:first-child { text-align: left; white-space: nowrap; }
+figure { margin: 1.5em 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption, .note { color: #555; font-size: 0.9em; }
+"""
+POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def _html(
+    table: pl.DataFrame,
+    packages: pl.DataFrame | None,
+    meta: Mapping[str, str],
+    directory: str,
+) -> str:
+    escape = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Anonymous conda usage: weekly totals</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>Anonymous conda usage: weekly totals</h1>",
+    ]
+    if packages is None:
+        parts.append("<p>No complete week has been ingested yet.</p>")
+    else:
+        overall = table.filter(pl.col("dimension") == "all").sort("week")
+        parts.append('<table id="weekly"><thead><tr>')
+        parts += [f"<th>{escape(label)}</th>" for _, label in OVERALL]
+        parts.append("</tr></thead><tbody>")
+        for row in overall.iter_rows(named=True):
+            cells = "".join(f"<td>{escape(_cell(row[c]))}</td>" for c, _ in OVERALL)
+            parts.append(f"<tr>{cells}</tr>")
+        parts += ["</tbody></table>", f'<p class="note">{escape(READING)}</p>']
+        for name, caption in CHARTS.items():
+            with open(os.path.join(directory, name), "rb") as stream:
+                data = base64.b64encode(stream.read()).decode("ascii")
+            parts.append(
+                f'<figure><img src="data:image/png;base64,{data}" '
+                f'alt="{escape(caption)}"><figcaption>{escape(caption)}'
+                "</figcaption></figure>"
             )
-            lines.append("")
-    lines.append(
-        "Counts are of anonymous random tokens; weeks start Monday 00:00 UTC; a cell "
-        f"backed by fewer than {_k(totals_db)} distinct clients is not published."
-    )
-    path = os.path.join(directory, "summary.md")
-    with open(path, "w") as stream:
-        stream.write("\n".join(lines) + "\n")
-    return path
+    left_out = [line for line in meta.get("left_out", "").split("\n") if line]
+    if left_out:
+        parts.append(
+            "<h2>Weeks left out</h2><p>Not completely covered by the logs:</p><ul>"
+        )
+        parts += [f"<li>{escape(line)}</li>" for line in left_out]
+        parts.append("</ul>")
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts += [
+        f'<p class="note">{escape(_footer(meta))} Made {made}.</p>',
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def build(totals_db: str, directory: str) -> str:
+    """Write the charts, summary.md and report.html into ``directory`` (all
+    appear together, replacing the previous report); return the summary's
+    path. Raises ``outputs.OutputError`` for an unusable directory."""
+    table = load(totals_db)
+    meta = metadata(totals_db)
+    with outputs.generation(directory, "report") as staging:
+        packages = None if table.is_empty() else _charts(table, staging)
+        with open(os.path.join(staging, "summary.md"), "w") as stream:
+            stream.write(_markdown(table, packages, meta))
+        with open(os.path.join(staging, "report.html"), "w") as stream:
+            stream.write(_html(table, packages, meta, staging))
+    return os.path.join(directory, "summary.md")

@@ -4,7 +4,9 @@ For trying ``aau-stats`` without real logs, for the end-to-end test (which
 compares the totals with the truth exactly) and for the benchmark. One file
 per UTC day, like rotated logs. Besides conda clients with tokens it writes
 conda without tokens, pip, browsers, bots, IPv6 clients, escaped quotes,
-bytes that are not UTF-8, extra fields after the user-agent and garbage.
+bytes that are not UTF-8, extra fields after the user-agent and garbage; a
+load balancer's health check every hour (so every hour has a line); and
+CI-like clients: a fresh client token each job, one session, never back.
 """
 
 from __future__ import annotations
@@ -98,10 +100,25 @@ class WeekTruth:
         default_factory=lambda: defaultdict(set)
     )
     package_downloads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    client_sessions: dict[str, set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
 
-    def summary(self) -> dict[str, object]:
+    def single(self) -> set[str]:
+        """Clients seen in one session only this week."""
+        return {c for c, s in self.client_sessions.items() if len(s) <= 1}
+
+    def summary(self, seen: set[str]) -> dict[str, object]:
+        """The week's counts; ``seen`` is every client of earlier weeks."""
+        single = self.single()
+        new = self.clients - seen
         return {
             "clients": len(self.clients),
+            "single_session_clients": len(single),
+            "multi_session_clients": len(self.clients - single),
+            "new_clients": len(new),
+            "new_single_session_clients": len(new & single),
+            "new_multi_session_clients": len(new - single),
             "environments": len(self.environments),
             "sessions": len(self.sessions),
             "hits": self.hits,
@@ -146,11 +163,16 @@ def generate(
     seed: int = 1,
     sessions_per_week: float = 3.0,
     noise_per_day: tuple[int, int] = (20, 60),
+    ci_jobs_per_week: int | None = None,
     compress: bool = False,
 ) -> dict[str, dict[str, object]]:
     """Write one log per day into ``directory``; return the truth per week
-    (keyed by the week's Monday, ``YYYY-MM-DD``), also saved as truth.json."""
+    (keyed by the week's Monday, ``YYYY-MM-DD``), also saved as truth.json.
+    ``ci_jobs_per_week`` defaults to a third of ``clients``."""
     rng = random.Random(seed)
+    ci_rng = random.Random(seed + 7919)  # CI jobs do not shift the others' draws
+    if ci_jobs_per_week is None:
+        ci_jobs_per_week = clients // 3
     os.makedirs(directory, exist_ok=True)
     population = []
     for _ in range(clients):
@@ -175,6 +197,19 @@ def generate(
                 continue
             for _ in range(max(1, int(rng.expovariate(1 / sessions_per_week)))):
                 _session(rng, client, start, week_start, known, by_day)
+        for _ in range(ci_jobs_per_week):
+            job = Client(
+                token=_token(ci_rng),
+                environments=[_token(ci_rng)],
+                subdir=ci_rng.choice(SUBDIRS[:3]),
+                conda_version=ci_rng.choice(CONDA_VERSIONS),
+                python=ci_rng.choice(PYTHONS),
+                first_week=week,
+            )
+            _session(ci_rng, job, start, week_start, known, by_day)
+        for hour in range(7 * 24):
+            moment = week_start + timedelta(hours=hour)
+            by_day[(moment - start).days].append((moment, _health_check(moment)))
         for day in range(7):
             for _ in range(rng.randint(*noise_per_day)):
                 moment = week_start + timedelta(days=day, seconds=rng.randrange(86400))
@@ -194,7 +229,7 @@ def generate(
     result = {}
     seen: set[str] = set()
     for week, known in sorted(truth.items()):
-        result[week] = {**known.summary(), "new_clients": len(known.clients - seen)}
+        result[week] = known.summary(seen)
         seen |= known.clients
     with open(os.path.join(directory, "truth.json"), "w") as stream:
         json.dump(result, stream, indent=2, sort_keys=True)
@@ -219,6 +254,7 @@ def _session(
         known.clients.add(client.token)
         known.environments.add(environment)
         known.sessions.add(session)
+        known.client_sessions[client.token].add(session)
     channels = rng.sample(CHANNELS, rng.randint(1, 2))
     requests = [
         f"/{c}/{s}/repodata.json" for c in channels for s in (client.subdir, "noarch")
@@ -236,6 +272,13 @@ def _session(
         known.hits += 1
         known.untokenized_hits += 0 if client.token else 1
         by_day[(at - start).days].append((at, _line(rng, at, path, status, agent)))
+
+
+def _health_check(moment: datetime) -> str:
+    return (
+        f'127.0.0.1 - - [{_timestamp(moment)}] "GET /healthz HTTP/1.1" 200 2 '
+        '"-" "kube-probe/1.29"'
+    )
 
 
 def _noise(rng: random.Random, moment: datetime) -> str:

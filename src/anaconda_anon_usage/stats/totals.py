@@ -1,14 +1,16 @@
 """Weekly totals that are safe to publish.
 
-* Weeks start Monday 00:00 UTC. A week is published only when the ingested
-  files cover it completely: coverage is the union of each ledger file's
-  span (its earliest to latest timestamp), joined across gaps no longer than
-  ``max_gap``; the overall first and last timestamps say nothing about holes.
+* Weeks start Monday 00:00 UTC. A week is published only when every hour
+  of it is covered: an hour is covered when some well-formed line of an
+  ingested log has its time in it (the ledger's ``hours``), or when it lies
+  in a run of at most ``tolerance_hours`` uncovered hours between covered
+  ones. Weeks left out are reported with the hours missing.
 * Distinct clients, environments and sessions, and raw hits, are separate
   columns; no number mixes them.
 * Broken down by conda version, OS, platform (subdir), Python version,
   channel and package; and clients that are new (first seen that week)
-  versus returning.
+  versus returning; and clients seen in a single session that week (CI
+  jobs look like this) apart from those seen in several.
 * A cell backed by fewer than ``k`` distinct clients is not published.
 """
 
@@ -17,11 +19,13 @@ from __future__ import annotations
 import csv
 import os
 import sqlite3
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import polars as pl
 
+from . import outputs
 from .dataset import RawDataset
 
 SECONDS_PER_DAY = 86400
@@ -36,7 +40,10 @@ COLUMNS = (
     "hits",
     "untokenized_hits",
     "downloads",
+    "single_session_clients",
+    "multi_session_clients",
 )
+CLASSES = COLUMNS[-2:]
 DIMENSIONS = ("conda_version", "os", "platform", "python_version", "channel", "package")
 
 
@@ -45,37 +52,127 @@ def monday_of(day: int) -> int:
     return day - (day + 3) % 7
 
 
-def covered_intervals(
-    spans: Sequence[tuple[int | None, int | None]], max_gap: int
-) -> list[tuple[int, int]]:
+HOURS_PER_WEEK = 7 * 24
+DEFAULT_TOLERANCE_HOURS = 3
+
+
+class WeekCoverage(NamedTuple):
+    """One week (Monday as a day number) and the hours its logs do not cover.
+
+    ``gaps`` are half-open ranges ``(first_hour, end_hour)`` of hour numbers
+    (unix seconds // 3600), clipped to the week; the week is complete when
+    there are none."""
+
+    monday: int
+    gaps: tuple[tuple[int, int], ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+
+def _merged(ranges: Iterable[Sequence[int]]) -> list[list[int]]:
+    """Inclusive hour ranges, sorted and joined where they touch or overlap."""
     merged: list[list[int]] = []
-    for first, last in sorted(
-        (a, b) for a, b in spans if a is not None and b is not None
-    ):
-        if merged and first - merged[-1][1] <= max_gap:
+    for first, last in sorted((int(r[0]), int(r[1])) for r in ranges):
+        if merged and first <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], last)
         else:
             merged.append([first, last])
-    return [(a, b) for a, b in merged]
+    return merged
+
+
+def week_coverage(
+    hours: Iterable[Sequence[int]], tolerance_hours: int = DEFAULT_TOLERANCE_HOURS
+) -> list[WeekCoverage]:
+    """Every week from the first to the last covered hour, with its gaps.
+
+    Pure and engine-neutral (both engines call it). ``hours`` is the union
+    over all ledger entries of their ``hours``: inclusive ``[first_hour,
+    last_hour]`` ranges of hours in which at least one well-formed line
+    (conda or not) has its time. A run of at most ``tolerance_hours``
+    uncovered hours *between* covered hours still counts as covered (a quiet
+    server may see no request in an hour at night); before the first and
+    after the last covered hour nothing is covered. A stray line (a TLS
+    probe, a clock step) covers only its own hour, never the span around it.
+    """
+    if tolerance_hours < 0:
+        raise ValueError("tolerance_hours must be >= 0")
+    bridged: list[list[int]] = []
+    for first, last in _merged(hours):
+        if bridged and first - bridged[-1][1] - 1 <= tolerance_hours:
+            bridged[-1][1] = last
+        else:
+            bridged.append([first, last])
+    if not bridged:
+        return []
+    weeks = []
+    monday = monday_of(bridged[0][0] // 24)
+    final = monday_of(bridged[-1][1] // 24)
+    index = 0
+    while monday <= final:
+        start = monday * 24
+        end = start + HOURS_PER_WEEK
+        gaps = []
+        cursor = start
+        while index < len(bridged) and bridged[index][1] < start:
+            index += 1
+        position = index
+        while position < len(bridged) and bridged[position][0] < end:
+            first, last = bridged[position]
+            if first > cursor:
+                gaps.append((cursor, first))
+            cursor = max(cursor, last + 1)
+            position += 1
+        if cursor < end:
+            gaps.append((cursor, end))
+        weeks.append(WeekCoverage(monday, tuple(gaps)))
+        monday += 7
+    return weeks
 
 
 def complete_weeks(
-    spans: Sequence[tuple[int | None, int | None]], max_gap: int
+    hours: Iterable[Sequence[int]], tolerance_hours: int = DEFAULT_TOLERANCE_HOURS
 ) -> list[int]:
-    """Mondays (as day numbers) of the weeks the files cover completely."""
-    weeks = []
-    for first, last in covered_intervals(spans, max_gap):
-        monday = monday_of(first // SECONDS_PER_DAY)
-        while True:
-            start, end = monday * SECONDS_PER_DAY, (monday + 7) * SECONDS_PER_DAY
-            if start + max_gap < first:
-                monday += 7
-                continue
-            if end - max_gap > last:
-                break
-            weeks.append(monday)
-            monday += 7
-    return weeks
+    """Mondays (day numbers) of the weeks the logs cover completely."""
+    return [w.monday for w in week_coverage(hours, tolerance_hours) if w.complete]
+
+
+def day_text(day: int) -> str:
+    return (EPOCH + timedelta(days=day)).isoformat()
+
+
+def hour_text(hour: int) -> str:
+    moment = datetime(1970, 1, 1) + timedelta(hours=hour)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def left_out(weeks: Sequence[WeekCoverage]) -> list[str]:
+    """One line per week left out, saying which hours have no log lines;
+    a run of weeks without any line at all is one line."""
+    lines: list[str] = []
+    empty: list[int] = []
+
+    def flush() -> None:
+        if empty:
+            first, last = day_text(empty[0]), day_text(empty[-1])
+            span = first if len(empty) == 1 else f"{first} to {last}"
+            lines.append(f"{span}: no log lines at all ({len(empty)} week(s))")
+            empty.clear()
+
+    for week in weeks:
+        if week.complete:
+            continue
+        if week.gaps == ((week.monday * 24, week.monday * 24 + HOURS_PER_WEEK),):
+            empty.append(week.monday)
+            continue
+        flush()
+        holes = "; ".join(
+            f"from {hour_text(a)} to {hour_text(b)}" for a, b in week.gaps
+        )
+        lines.append(f"{day_text(week.monday)}: no log lines {holes}")
+    flush()
+    return lines
 
 
 def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
@@ -115,6 +212,14 @@ def _distinct(column: str) -> pl.Expr:
     )
 
 
+def _clients_of_class(single: bool) -> pl.Expr:
+    wanted = pl.col("single") if single else ~pl.col("single")
+    name = "single_session_clients" if single else "multi_session_clients"
+    return (
+        pl.col("client").filter((pl.col("client") != 0) & wanted).n_unique().alias(name)
+    )
+
+
 METRICS = [
     _distinct("client"),
     _distinct("environment"),
@@ -125,12 +230,35 @@ METRICS = [
     .filter((pl.col("kind") == "package") & (pl.col("status") == 200))
     .sum()
     .alias("downloads"),
+    _clients_of_class(True),
+    _clients_of_class(False),
 ]
+
+
+def session_classes(frame: pl.DataFrame) -> pl.DataFrame:
+    """``monday, client, single``: a client is single-session in a week when
+    all its requests of that week carry at most one distinct non-zero
+    session hash (a CI job: fresh home, one conda run, never back)."""
+    return (
+        frame.filter(pl.col("client") != 0)
+        .group_by("monday", "client")
+        .agg(
+            (pl.col("session").filter(pl.col("session") != 0).n_unique() <= 1).alias(
+                "single"
+            )
+        )
+    )
 
 
 def weekly_rows(
     frame: pl.DataFrame, first_seen: dict[int, int], k: int
 ) -> pl.DataFrame:
+    """The published table (``COLUMNS``) from the requests of complete weeks
+    (``load_requests``' columns) and each client's first Monday."""
+    classes = session_classes(frame)
+    frame = frame.join(classes, on=["monday", "client"], how="left").with_columns(
+        pl.col("single").fill_null(True)
+    )
     parts = [
         frame.group_by("monday")
         .agg(METRICS)
@@ -147,10 +275,7 @@ def weekly_rows(
             .with_columns(pl.lit(dimension).alias("dimension"))
         )
     clients = (
-        frame.filter(pl.col("client") != 0)
-        .select("monday", "client")
-        .unique()
-        .with_columns(
+        classes.with_columns(
             pl.col("client")
             .replace_strict(first_seen, return_dtype=pl.Int64)
             .alias("first")
@@ -162,23 +287,26 @@ def weekly_rows(
             .alias("value")
         )
         .group_by("monday", "value")
-        .agg(pl.col("client").n_unique().alias("clients"))
+        .agg(
+            pl.col("client").n_unique().alias("clients"),
+            pl.col("client").filter(pl.col("single")).n_unique().alias(CLASSES[0]),
+            pl.col("client").filter(~pl.col("single")).n_unique().alias(CLASSES[1]),
+        )
         .with_columns(
             pl.lit("client_status").alias("dimension"),
-            *(pl.lit(None, pl.Int64).alias(c) for c in COLUMNS[4:]),
+            *(pl.lit(None, pl.Int64).alias(c) for c in COLUMNS[4:9]),
         )
     )
     parts.append(clients)
     columns = ["monday", *COLUMNS[1:]]
-    table = pl.concat([part.select(columns) for part in parts], how="vertical_relaxed")
+    table = pl.concat(
+        [part.select(columns) for part in parts], how="vertical_relaxed"
+    ).with_columns(pl.col(COLUMNS[3:]).cast(pl.Int64))
     published = table.filter(pl.col("clients") >= k)
     return (
         published.with_columns(
             pl.col("monday")
-            .map_elements(
-                lambda day: (EPOCH + timedelta(days=day)).isoformat(),
-                return_dtype=pl.String,
-            )
+            .map_elements(day_text, return_dtype=pl.String)
             .alias("week")
         )
         .select(COLUMNS)
@@ -196,43 +324,74 @@ def first_seen_weeks(db: RawDataset) -> dict[int, int]:
     return {client: monday_of(day) for client, day in db.first_days().items()}
 
 
-def compute(db: RawDataset, *, k: int = 5, max_gap: int = 6 * 3600) -> pl.DataFrame:
-    spans = [(entry.first_ts, entry.last_ts) for entry in db.ledger()]
-    weeks = complete_weeks(spans, max_gap)
+def ledger_hours(db: RawDataset) -> list[Sequence[int]]:
+    """The covered hour ranges of every ledger entry, together."""
+    return [hours for entry in db.ledger() for hours in entry.hours]
+
+
+def empty_table() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={c: (pl.String if c in COLUMNS[:3] else pl.Int64) for c in COLUMNS}
+    )
+
+
+def compute(
+    db: RawDataset,
+    *,
+    k: int = 5,
+    tolerance_hours: int = DEFAULT_TOLERANCE_HOURS,
+) -> pl.DataFrame:
+    """The published weekly table of the complete weeks of ``db``."""
+    weeks = complete_weeks(ledger_hours(db), tolerance_hours)
     if not weeks:
-        return pl.DataFrame(
-            schema={c: (pl.String if c in COLUMNS[:3] else pl.Int64) for c in COLUMNS}
-        )
+        return empty_table()
     frame = load_requests(db, min(weeks), max(weeks) + 7).filter(
         pl.col("monday").is_in(weeks)
     )
     return weekly_rows(frame, first_seen_weeks(db), k)
 
 
-def write(table: pl.DataFrame, directory: str, k: int) -> tuple[str, str]:
-    """totals.db (table ``weekly``) and weekly.csv, replaced as a whole."""
-    os.makedirs(directory, exist_ok=True)
-    database = os.path.join(directory, "totals.db")
-    temporary = database + ".tmp"
-    if os.path.exists(temporary):
-        os.unlink(temporary)
-    connection = sqlite3.connect(temporary)
-    with connection:
-        connection.execute(
-            "CREATE TABLE weekly (week TEXT, dimension TEXT, value TEXT, clients INTEGER, "
-            "environments INTEGER, sessions INTEGER, hits INTEGER, "
-            "untokenized_hits INTEGER, downloads INTEGER)"
-        )
-        connection.executemany(
-            "INSERT INTO weekly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", table.iter_rows()
-        )
-        connection.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
-        connection.execute("INSERT INTO meta VALUES ('k', ?)", (str(k),))
-    connection.close()
-    os.replace(temporary, database)
-    path = os.path.join(directory, "weekly.csv")
-    with open(path, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
-        writer.writerows(table.iter_rows())
-    return database, path
+def write(
+    table: pl.DataFrame, directory: str, metadata: Mapping[str, str]
+) -> tuple[str, str]:
+    """Publish ``table`` (``COLUMNS``, as ``weekly_rows`` makes it) into
+    ``directory`` as ``totals.db`` (tables ``weekly`` and ``meta``, name ->
+    value, from ``metadata``; ``k`` is expected there) and ``weekly.csv``.
+
+    Engine-neutral: the Spark engine collects its final table and calls
+    this. Both files appear whole and together, or not at all (see
+    ``outputs``); raises ``outputs.OutputError`` for an unusable directory.
+    Returns the two paths."""
+    table = table.select(
+        pl.col(c).cast(pl.String if c in COLUMNS[:3] else pl.Int64) for c in COLUMNS
+    )
+    with outputs.generation(directory, "totals") as staging:
+        connection = sqlite3.connect(os.path.join(staging, "totals.db"))
+        try:
+            with connection:
+                connection.execute(
+                    "CREATE TABLE weekly ("
+                    + ", ".join(
+                        f"{c} {'TEXT' if c in COLUMNS[:3] else 'INTEGER'}"
+                        for c in COLUMNS
+                    )
+                    + ")"
+                )
+                connection.executemany(
+                    f"INSERT INTO weekly VALUES ({', '.join('?' * len(COLUMNS))})",
+                    table.iter_rows(),
+                )
+                connection.execute(
+                    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)"
+                )
+                connection.executemany(
+                    "INSERT INTO meta VALUES (?, ?)",
+                    sorted((str(n), str(v)) for n, v in metadata.items()),
+                )
+        finally:
+            connection.close()
+        with open(os.path.join(staging, "weekly.csv"), "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(COLUMNS)
+            writer.writerows(table.iter_rows())
+    return os.path.join(directory, "totals.db"), os.path.join(directory, "weekly.csv")
