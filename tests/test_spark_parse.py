@@ -151,7 +151,7 @@ def expected(text: str) -> tuple:
 def spark_rows(spark, frame) -> list[tuple]:
     from anaconda_anon_usage.stats.spark.parse import parse_lines
 
-    rows = parse_lines(frame).collect()
+    rows = parse_lines(frame).drop("bad").collect()
     return [tuple(row) for row in rows]
 
 

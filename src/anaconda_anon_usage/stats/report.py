@@ -208,11 +208,14 @@ def _charts(table: pl.DataFrame, directory: str) -> pl.DataFrame:
 
 
 def _footer(meta: Mapping[str, str]) -> str:
-    return (
+    footer = (
         "Counts are of anonymous random tokens; weeks start Monday 00:00 UTC; a "
         f"cell backed by fewer than {meta.get('k', 'k')} distinct clients is not "
         "published."
     )
+    if meta.get("approximate") == "true":  # Spark's HyperLogLog mode
+        footer = f"APPROXIMATE: {meta.get('approximate_note', '')}. " + footer
+    return footer
 
 
 def _markdown(

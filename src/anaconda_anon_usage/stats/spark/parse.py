@@ -87,63 +87,94 @@ def _days_from_civil(y: Column, m: Column, d: Column) -> Column:
     return (era * 146097 + doe - 719468).cast("long")
 
 
-def parse_time(text: Column) -> Column:
-    """Seconds since the epoch, as ``int(datetime.strptime(text,
-    TIME_FORMAT).timestamp())``; null where strptime raises ValueError."""
-    g = _groups(text, TIME, [f"${i}" for i in range(1, 11)])
-    day, year = _int(g[1]), _int(g[3])
+def _add(frame: DataFrame, **columns: Column) -> DataFrame:
+    """One projection step. Each expensive value is computed once per step
+    and referenced by name after it (Spark does not merge a projection into
+    the next when that would repeat a costly expression)."""
+    return frame.select("*", *(value.alias(name) for name, value in columns.items()))
+
+
+def with_time(frame: DataFrame, column: str, out: str) -> DataFrame:
+    """Adds ``out``: seconds since the epoch, as ``int(datetime.strptime(text,
+    TIME_FORMAT).timestamp())`` of ``column``; null where strptime raises
+    ValueError. Temporary columns start with ``_t``."""
+    c = F.col
+    step = _add(frame, _tg=_groups(c(column), TIME, [f"${i}" for i in range(1, 11)]))
+    g = c("_tg")
     # the regex ignores case ("\u017fep" matches); the month list does not
-    month = F.array_position(F.array(*map(F.lit, MONTHS)), F.lower(g[2]))
-    hour, minute, second = _int(g[4]), _int(g[5]), _int(g[6])
+    step = _add(
+        step,
+        _td=_int(g[1]),
+        _tm=F.array_position(F.array(*map(F.lit, MONTHS)), F.lower(g[2])),
+        _ty=_int(g[3]),
+        _th=_int(g[4]),
+        _tmi=_int(g[5]),
+        _tsec=_int(g[6]),
+        _tz=g[7],
+    )
+    # %z as _strptime reads it: "Z", or +-HH[:]MM[[:]SS[.ffffff]] with the
+    # colons either all there or all missing.
+    z = c("_tz")
+    colon = F.substring(z, 4, 1) == ":"
+    z1 = F.when(colon, F.concat(F.substring(z, 1, 3), F.substring(z, 5, 99)))
+    step = _add(step, _tcolon=colon, _tz1=z1.otherwise(z))
+    z1 = c("_tz1")
+    long_z1 = c("_tcolon") & (F.length(z1) > 5)
+    step = _add(
+        step,
+        _tbad=long_z1 & (F.substring(z1, 6, 1) != ":"),
+        _tz2=F.when(
+            long_z1, F.concat(F.substring(z1, 1, 5), F.substring(z1, 7, 99))
+        ).otherwise(z1),
+    )
+    z2 = c("_tz2")
+    seconds_text = F.substring(z2, 6, 2)
+    zulu = z == "Z"
+    sign = F.when(F.substring(z2, 1, 1) == "-", -1).otherwise(1)
+    zone = (
+        _int(F.substring(z2, 2, 2)) * 3600
+        + _int(F.substring(z2, 4, 2)) * 60
+        + F.when(seconds_text == "", F.lit(0)).otherwise(_int(seconds_text))
+    )
+    fraction = _int(F.rpad(F.substring(z2, 9, 99), 6, "0"))
+    step = _add(
+        step,
+        _tzone=F.when(zulu, 0).otherwise(sign * zone),
+        _tfrac=F.when(zulu, 0).otherwise(sign * fraction),
+    )
+    year, month, day = c("_ty"), c("_tm"), c("_td")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = (
         F.when(month == 2, F.when(leap, 29).otherwise(28))
         .when(month.isin(4, 6, 9, 11), 30)
         .otherwise(31)
     )
-    # %z as _strptime reads it: "Z", or +-HH[:]MM[[:]SS[.ffffff]] with the
-    # colons either all there or all missing.
-    z = g[7]
-    colon = F.substring(z, 4, 1) == ":"
-    z1 = F.when(colon, F.concat(F.substring(z, 1, 3), F.substring(z, 5, 99)))
-    z1 = z1.otherwise(z)
-    inconsistent = colon & (F.length(z1) > 5) & (F.substring(z1, 6, 1) != ":")
-    z2 = F.when(
-        colon & (F.length(z1) > 5),
-        F.concat(F.substring(z1, 1, 5), F.substring(z1, 7, 99)),
-    ).otherwise(z1)
-    seconds_text = F.substring(z2, 6, 2)
-    zone_seconds = F.when(seconds_text == "", F.lit(0)).otherwise(_int(seconds_text))
-    zone = (
-        _int(F.substring(z2, 2, 2)) * 3600
-        + _int(F.substring(z2, 4, 2)) * 60
-        + zone_seconds
+    local = _days_from_civil(year, month, day) * 86400 + c("_th") * 3600
+    local = local + c("_tmi") * 60 + c("_tsec")
+    step = _add(
+        step,
+        _tlocal=local,
+        _tzone_us=c("_tzone") * US + c("_tfrac"),
+        _tok=(
+            g.isNotNull()
+            & (g[10] == "")
+            & (year >= 1)
+            & (month > 0)
+            & (day <= month_days)
+            & (c("_tsec") <= 59)
+            & ~F.coalesce(c("_tbad"), F.lit(False))
+        ),
     )
-    fraction = _int(F.rpad(F.substring(z2, 9, 99), 6, "0"))
-    sign = F.when(F.substring(z2, 1, 1) == "-", -1).otherwise(1)
-    zulu = z == "Z"
-    zone = F.when(zulu, 0).otherwise(sign * zone)
-    fraction = F.when(zulu, 0).otherwise(sign * fraction)
-    zone_us = zone * US + fraction
-    local = _days_from_civil(year, month, day) * 86400 + hour * 3600
-    local = local + minute * 60 + second
     # datetime.timestamp() is a float, int() truncates it: exact for whole
     # seconds; with a fractional offset, the same IEEE division.
-    seconds = F.when(fraction == 0, local - zone).otherwise(
-        ((local * US - zone_us).cast("double") / float(US)).cast("long")
+    seconds = F.when(c("_tfrac") == 0, c("_tlocal") - c("_tzone")).otherwise(
+        ((c("_tlocal") * US - c("_tzone_us")).cast("double") / float(US)).cast("long")
     )
     valid = (
-        g.isNotNull()
-        & (g[10] == "")
-        & (year >= 1)
-        & (month > 0)
-        & (day <= month_days)
-        & (second <= 59)
-        & ~F.coalesce(inconsistent, F.lit(False))
-        & zone_us.isNotNull()
-        & (F.abs(zone_us) < 86400 * US)
+        c("_tok") & c("_tzone_us").isNotNull() & (F.abs(c("_tzone_us")) < 86400 * US)
     )
-    return F.when(valid, seconds.cast("long"))
+    step = _add(step, **{out: F.when(valid, seconds.cast("long"))})
+    return step.drop(*(name for name in step.columns if name.startswith("_t")))
 
 
 def _unescape(text: Column) -> Column:
@@ -157,8 +188,8 @@ def _after_slash(part: Column) -> Column:
 
 
 def _value_of_first(parts: Column, pattern: str) -> Column:
-    """The value (after the first ``/``) of the first part the pattern matches."""
-    return _after_slash(F.get(F.filter(parts, lambda p: p.rlike(pattern)), 0))
+    """The first part the pattern matches (``name/value``)."""
+    return F.get(F.filter(parts, lambda p: p.rlike(pattern)), 0)
 
 
 def _positional(parts: Column, index: int) -> Column:
@@ -167,87 +198,84 @@ def _positional(parts: Column, index: int) -> Column:
     return F.when(part.contains("/"), part)
 
 
-def _where(request: Column) -> dict[str, Column]:
-    """channel, subdir, kind, package, version of ``lf.parse_path``."""
-    target = F.regexp_extract(_unescape(request), REQUEST, 1)  # "" when no match
-    path = F.substring_index(target, "?", 1)
-    where = _groups(path, PATH, ["$1", "$2", "$3"])
-    filename = where[3]
-    package = _groups(filename, PACKAGE, ["$1", "$2"])
-    kind = (
-        F.when(where.isNull(), F.lit("other"))
-        .when(package.isNotNull(), F.lit("package"))
-        .when(filename.rlike(REPODATA), F.lit("repodata"))
-        .otherwise(F.lit("other"))
-    )
-    return {
-        "channel": where[1],
-        "subdir": where[2],
-        "kind": kind,
-        "package": package[1],
-        "version": package[2],
-    }
-
-
-def _agent(agent: Column) -> dict[str, Column]:
-    """The fields of ``lf.parse_agent`` (for a user-agent starting ``conda/``)."""
-    parts = F.split(agent, " ", -1)
-    first = F.get(parts, 0)
-    return {
-        "conda_version": first.substr(F.lit(len("conda/") + 1), F.lit(1 << 30)),
-        "python": _positional(parts, 2),
-        "os": _positional(parts, 3),
-        "distribution": _positional(parts, 4),
-        **{
-            name: _value_of_first(parts, pattern)
-            for name, pattern in PART_PATTERNS.items()
-        },
-        "admin": F.filter(parts, lambda p: p.rlike(ADMIN_PART)),
-    }
-
-
 def read_lines(frame: DataFrame, column: str = "value") -> DataFrame:
     """A frame of raw lines (``spark.read.text(..., lineSep="\\n")``) as text
     that is valid UTF-8, bad bytes replaced as Python's "replace" does."""
     return frame.select(F.make_valid_utf8(F.col(column)).alias("line"))
 
 
-def parse_lines(frame: DataFrame, column: str = "line") -> DataFrame:
-    """One row per line: ``kind`` ("blank", "malformed", "other", "conda"),
-    ``timestamp``, and for conda requests the fields of ``lf.Request``."""
-    text = F.col(column)
-    text = F.when(text.endswith("\r"), text.substr(F.lit(1), F.length(text) - 1))
-    text = text.otherwise(F.col(column))
-    fields = _groups(text, LINE, ["${time}", "${request}", "${status}", "${agent}"])
-    step = frame.select(
-        text.alias("line"),
-        F.when(~text.contains(SEP), fields).alias("f"),
+def parse_lines(
+    frame: DataFrame, column: str = "line", keep: tuple[str, ...] = ()
+) -> DataFrame:
+    """One row per line: the ``keep`` columns, ``line_kind`` ("blank",
+    "malformed", "other", "conda"), ``timestamp`` (other and conda lines),
+    the fields of ``lf.Request`` (conda lines), and ``bad``: the text of a
+    malformed line."""
+    c = F.col
+    raw = c(column)
+    text = F.when(raw.endswith("\r"), raw.substr(F.lit(1), F.length(raw) - 1))
+    step = frame.select(*keep, text.otherwise(raw).alias("_line"))
+    fields = _groups(
+        c("_line"), LINE, ["${time}", "${request}", "${status}", "${agent}"]
     )
-    agent = _unescape(F.col("f")[4])
-    step = step.select(
-        "line",
-        "f",
-        agent.alias("agent"),
-        parse_time(F.col("f")[1]).alias("timestamp"),
-    )
-    blank = F.col("line") == ""
+    step = _add(step, _f=F.when(~c("_line").contains(SEP), fields))
+    step = _add(step, _time=c("_f")[1], _agent=_unescape(c("_f")[4]))
+    step = with_time(step, "_time", "_stamp")
     kind = (
-        F.when(blank, F.lit("blank"))
-        .when(F.col("timestamp").isNull(), F.lit("malformed"))
-        .when(F.col("agent").startswith("conda/"), F.lit("conda"))
+        F.when(c("_line") == "", F.lit("blank"))
+        .when(c("_stamp").isNull(), F.lit("malformed"))
+        .when(c("_agent").startswith("conda/"), F.lit("conda"))
         .otherwise(F.lit("other"))
     )
-    step = step.select("*", kind.alias("kind"))
-    conda = F.col("kind") == "conda"
-    named = {
-        "status": F.col("f")[3].cast("int"),
-        **_where(F.col("f")[2]),
-        **_agent(F.col("agent")),
-    }
-    return step.select(
-        "kind",
-        F.when(F.col("kind").isin("conda", "other"), F.col("timestamp")).alias(
-            "timestamp"
+    step = _add(step, line_kind=kind)
+    conda = c("line_kind") == "conda"
+    # the request's path (lf.parse_path); "" when the request is not "METHOD target"
+    target = F.regexp_extract(_unescape(c("_f")[2]), REQUEST, 1)
+    step = _add(
+        step,
+        _where=F.when(
+            conda, _groups(F.substring_index(target, "?", 1), PATH, ["$1", "$2", "$3"])
         ),
+        _parts=F.when(conda, F.split(c("_agent"), " ", -1)),
+    )
+    step = _add(
+        step,
+        _package=_groups(c("_where")[3], PACKAGE, ["$1", "$2"]),
+        _repodata=c("_where")[3].rlike(REPODATA),
+        **{
+            f"_{name}": _value_of_first(c("_parts"), pattern)
+            for name, pattern in PART_PATTERNS.items()
+        },
+    )
+    where, package = c("_where"), c("_package")
+    parts = c("_parts")
+    named = {
+        "status": c("_f")[3].cast("int"),
+        "channel": where[1],
+        "subdir": where[2],
+        "kind": F.when(where.isNull(), F.lit("other"))
+        .when(package.isNotNull(), F.lit("package"))
+        .when(c("_repodata"), F.lit("repodata"))
+        .otherwise(F.lit("other")),
+        "package": package[1],
+        "version": package[2],
+        "conda_version": F.get(parts, 0).substr(
+            F.lit(len("conda/") + 1), F.lit(1 << 30)
+        ),
+        "python": _positional(parts, 2),
+        "os": _positional(parts, 3),
+        "distribution": _positional(parts, 4),
+        **{
+            name: c(f"_{name}").substr(F.instr(c(f"_{name}"), "/") + 1, F.lit(1 << 30))
+            for name in PART_PATTERNS
+        },
+        "admin": F.filter(parts, lambda p: p.rlike(ADMIN_PART)),
+    }
+    line_kind = c("line_kind")
+    return step.select(
+        *keep,
+        "line_kind",
+        F.when(line_kind.isin("conda", "other"), c("_stamp")).alias("timestamp"),
         *(F.when(conda, named[name]).alias(name) for name in REQUEST_FIELDS),
+        F.when(line_kind == "malformed", c("_line")).alias("bad"),
     )

@@ -17,7 +17,6 @@ from pyspark.sql import SparkSession
 # Set only when nobody else did.
 DEFAULTS = {
     "spark.app.name": "aau-stats",
-    "spark.ui.showConsoleProgress": "false",  # stdout stays ours
     "spark.sql.session.timeZone": "UTC",
 }
 
@@ -50,6 +49,8 @@ def get_session(
         spark_conf.setMaster(master)
     elif not spark_conf.contains("spark.master"):
         spark_conf.setMaster("local[*]")
+    # pyspark's launcher turns the progress bar on; ours is off unless asked
+    spark_conf.set("spark.ui.showConsoleProgress", "false")
     for key, value in (conf or {}).items():
         spark_conf.set(key, value)
     return SparkSession.builder.config(conf=spark_conf).getOrCreate()
