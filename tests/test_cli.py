@@ -102,8 +102,7 @@ def test_console_script_runs_without_conda(conda_env: Path):
 
 
 def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
-    (home / ".conda").mkdir()
-    (home / ".conda" / "aau_token").write_bytes(b"\x00binary")
+    (home / ".conda" / "aau_token").mkdir(parents=True)  # not ours to judge
     env_prefix = tmp_path / "env"
     result = subprocess.run(
         [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
@@ -113,4 +112,4 @@ def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
     )
     assert result.returncode == 0
     assert "c/" not in result.stdout
-    assert "not a text file" in result.stderr
+    assert "not a regular file" in result.stderr

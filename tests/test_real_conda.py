@@ -69,14 +69,14 @@ class Conda:
         return env
 
     def run(
-        self, *args: str, check: bool = True, **env: str
+        self, *args: str, check: bool = True, timeout: float = 300, **env: str
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [CONDA, *args],
             capture_output=True,
             text=True,
             env=self.env(**env),
-            timeout=300,
+            timeout=timeout,
         )
         if check:
             assert result.returncode == 0, (args, result.stdout, result.stderr)
@@ -456,3 +456,127 @@ def test_doctor_reports_tokens(conda: Conda, tmp_path: Path):
     conda.home = tmp_path
     out = conda.run("doctor", check=False, CONDA_ANACONDA_ANON_USAGE="no").stdout
     assert "tokens are disabled (decided by: CONDA_ANACONDA_ANON_USAGE)" in out
+
+
+# --- issue 8: nothing waits, nothing is lost; honest environment counts --------
+
+
+def test_a_held_lock_does_not_make_conda_wait(conda: Conda, home: Path):
+    import fcntl
+
+    conda_dir = home / ".conda"
+    conda_dir.mkdir()
+    (conda_dir / "aau_token").write_text("not a token\n")
+    held = os.open(conda_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # held until conda is done
+        conda.channel.clear()
+        conda.run(
+            "search",
+            "--override-channels",
+            "-c",
+            conda.channel.url,
+            PACKAGE,
+            timeout=60,
+        )
+    finally:
+        os.close(held)
+    assert conda.last_tokens()["c"] == read_token(conda_dir / "aau_token")
+
+
+def test_a_fifo_as_token_file_does_not_make_conda_wait(conda: Conda, home: Path):
+    (home / ".conda").mkdir()
+    os.mkfifo(home / ".conda" / "aau_token")
+    conda.channel.clear()
+    conda.run(
+        "search", "--override-channels", "-c", conda.channel.url, PACKAGE, timeout=60
+    )
+    assert list(conda.last_tokens()) == ["s", "e"]
+
+
+@pytest.mark.parametrize("series", ["0.7", "0.8"])
+def test_upgraders_keep_their_client_token(conda: Conda, home: Path, series: str):
+    token = "Q0hBTkdFRC1UT0tFTi0xMg"[:22]
+    conda_dir = home / ".conda"
+    conda_dir.mkdir()
+    if series == "0.7":
+        (conda_dir / "aau_token").write_text(f"{token} y9SxzOn2Tj6q3dF0bWk4hQ\n")
+    else:
+        (conda_dir / "aau_token").write_text(f"{token}\n")
+        (conda_dir / "aau_token_host").write_text("c2e1b4d7a9f06b38\n")
+    assert conda.search()["c"] == token
+    assert conda.search()["c"] == token
+    assert read_token(conda_dir / "aau_token") == token
+
+
+def test_a_valid_token_in_a_read_only_home_is_sent(conda: Conda, home: Path):
+    token = "VGhpcy1pcy1hLXRva2VuLQ"
+    conda_dir = home / ".conda"
+    conda_dir.mkdir()
+    (conda_dir / "aau_token").write_text(f"{token}\n")
+    with read_only_bind(home):
+        assert conda.search()["c"] == token
+
+
+@pytest.mark.parametrize(
+    "content", [b"\0" * 23, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"], ids=["nul", "binary"]
+)
+def test_a_damaged_client_token_file_is_repaired(
+    conda: Conda, home: Path, content: bytes
+):
+    (home / ".conda").mkdir()
+    (home / ".conda" / "aau_token").write_bytes(content)
+    sent = conda.search()["c"]
+    assert read_token(home / ".conda" / "aau_token") == sent
+    assert conda.search()["c"] == sent
+
+
+def test_nothing_is_written_through_a_symlink(conda: Conda, home: Path, tmp_path):
+    target = tmp_path / "dotfiles-aau_token"
+    target.write_text("garbage\n")
+    (home / ".conda").mkdir()
+    (home / ".conda" / "aau_token").symlink_to(target)
+    sent = conda.search()["c"]
+    assert target.read_text() == "garbage\n"
+    assert read_token(home / ".conda" / "aau_token") == sent
+
+
+def test_a_clone_gets_its_own_environment_token(conda: Conda, tmp_path: Path):
+    source, clone = tmp_path / "source", tmp_path / "clone"
+    conda.run("create", "-y", "-p", str(source), PACKAGE)
+    source_token = conda.search(CONDA_PREFIX=str(source))["e"]
+    conda.run("create", "-y", "--clone", str(source), "-p", str(clone))
+    clone_token = conda.search(CONDA_PREFIX=str(clone))["e"]
+    assert clone_token != source_token
+    assert read_token(clone / "etc" / "aau_token") == clone_token
+    assert read_token(source / "etc" / "aau_token") == source_token
+    assert conda.search(CONDA_PREFIX=str(clone))["e"] == clone_token
+
+
+@pytest.mark.parametrize("where", ["stale", "plain"])
+def test_a_target_that_is_not_an_environment_sends_no_e(
+    conda: Conda, tmp_path: Path, where: str
+):
+    prefix = tmp_path / where
+    if where == "plain":
+        prefix.mkdir()
+    assert list(conda.search(CONDA_PREFIX=str(prefix))) == ["c", "s"]
+    assert list(conda.search(CONDA_PREFIX=str(prefix))) == ["c", "s"]
+    assert not (prefix / "etc").exists()
+
+
+def test_commands_without_requests_create_no_token_files(
+    conda: Conda, home: Path, tmp_path: Path
+):
+    """The error report and conda info build a user-agent only to show it."""
+    bad = tmp_path / "envs" / "bad"
+    conda.run("create", "-p", str(bad), "-y", "--offline")
+    (bad / "conda-meta" / "x-1-0.json").write_text('{"name": "x"}')
+    report = conda.run("list", "-p", str(bad), check=False)
+    assert report.returncode != 0
+    conda.run("info")
+    conda.run("info", "--json")
+    assert not (home / ".conda" / "aau_token").exists()
+    assert not (bad / "etc" / "aau_token").exists()
+    assert list(conda.search(CONDA_PREFIX=str(bad))) == ["c", "s", "e"]
+    assert (home / ".conda" / "aau_token").exists()

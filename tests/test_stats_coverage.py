@@ -140,3 +140,25 @@ def test_left_out_names_the_missing_hours():
         "2026-10-05: no log lines from 2026-10-05 00:00 to 2026-10-05 02:00"
     ]
     assert totals.week_coverage([], 3) == []
+
+
+def test_the_tolerance_option_end_to_end(tmp_path: Path, capsys):
+    """The same hole (71 hours without a line) is bridged only when the
+    operator says a gap that long is normal for this server."""
+    log = tmp_path / "x.log"
+    log.write_text(
+        "\n".join(
+            conda_lines(utc(2026, 1, 19), utc(2026, 1, 21))
+            + conda_lines(utc(2026, 1, 24), utc(2026, 1, 25, 23, 50))
+        )
+        + "\n"
+    )
+    raw = str(tmp_path / "raw")
+    assert main(["ingest", "--raw", raw, str(log)]) == 0
+    for tolerance, published in (("70", "none"), ("71", "2026-01-19")):
+        out = str(tmp_path / f"out{tolerance}")
+        args = ["totals", "--raw", raw, "--out", out, "-k", "1"]
+        assert main([*args, "--tolerance-hours", tolerance]) == 0
+        assert f"complete week(s): {published}\n" in capsys.readouterr().out
+    assert main(["totals", "--raw", raw, "--tolerance-hours", "-1"]) == 2
+    assert "0 or more" in capsys.readouterr().err

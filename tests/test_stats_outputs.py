@@ -185,9 +185,32 @@ def test_kill_9_mid_write_never_leaves_a_torn_or_mixed_set(tmp_path: Path):
     assert sorted(p.name for p in out.iterdir()) == [
         ".totals",
         os.readlink(out / ".totals"),
+        ".totals.lock",
         "totals.db",
         "weekly.csv",
     ]
+
+
+def test_two_writers_take_turns(tmp_path: Path):
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(version: int) -> None:
+        try:
+            for _ in range(5):
+                totals.write(table(2000, version), str(tmp_path), {"k": "5"})
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(v,)) for v in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert set(published(tmp_path)[0]["clients"]) in ({1}, {2})  # type: ignore[index]
+    assert leftovers(tmp_path) == []
 
 
 @pytest.fixture
@@ -249,3 +272,7 @@ def test_out_read_only(read_only: Path, raw: str, capsys):
         assert main(["totals", "--raw", raw, "--out", str(out)]) == 2
         assert str(out) in one_line_error(capsys)
     assert os.listdir(read_only) == []
+    totals_dir = read_only.parent / "t"
+    totals.write(totals.empty_table(), str(totals_dir), {"k": "5"})
+    assert main(["report", "--totals", str(totals_dir), "--out", str(read_only)]) == 2
+    assert str(read_only) in one_line_error(capsys)

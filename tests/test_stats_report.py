@@ -168,3 +168,49 @@ def test_the_page_in_headless_chromium(report: Path, tmp_path: Path):
     assert png_size(screenshot) == (1100, height)
     assert height > 900 * 2  # the table and five charts, one under the other
     assert png_variety(screenshot) > 100
+
+
+def test_report_of_no_complete_week(tmp_path: Path):
+    from anaconda_anon_usage.stats import totals
+
+    totals.write(totals.empty_table(), str(tmp_path), {"k": "5", "left_out": "x: y"})
+    assert main(["report", "--totals", str(tmp_path)]) == 0
+    assert "No complete week" in (tmp_path / "summary.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert "No complete week" in page and "<li>x: y</li>" in page
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_report_of_totals_without_session_classes(tmp_path: Path):
+    """totals.db written before the two columns existed still makes a report."""
+    import sqlite3
+
+    connection = sqlite3.connect(tmp_path / "totals.db")
+    with connection:
+        connection.execute(
+            "CREATE TABLE weekly (week TEXT, dimension TEXT, value TEXT, "
+            "clients INTEGER, environments INTEGER, sessions INTEGER, hits INTEGER, "
+            "untokenized_hits INTEGER, downloads INTEGER)"
+        )
+        connection.execute(
+            "INSERT INTO weekly VALUES ('2026-10-05', 'all', '', 9, 9, 9, 9, 0, 9)"
+        )
+    connection.close()
+    assert main(["report", "--totals", str(tmp_path)]) == 0
+    assert "| 2026-10-05 | 9 |  |  | 9 |" in (tmp_path / "summary.md").read_text()
+
+
+def test_report_errors_are_one_line(tmp_path: Path, capsys):
+    (tmp_path / "totals.db").write_text("not a database")
+    assert main(["report", "--totals", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aau-stats: ") and "\n" not in err
+    assert "is not a totals database" in err
+    from anaconda_anon_usage.stats import totals
+
+    totals.write(totals.empty_table(), str(tmp_path / "t"), {"k": "5"})
+    out = tmp_path / "a" / "b"
+    assert main(["report", "--totals", str(tmp_path / "t"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aau-stats: ") and "\n" not in err
+    assert "does not exist" in err and not out.parent.exists()

@@ -56,14 +56,6 @@ def test_a_malformed_token_is_renewed(tmp_path: Path, content: str):
     assert read_token_file(str(path)).token == token
 
 
-@pytest.mark.parametrize("content", [b"\x00" * 22, b"\xff\xfe" + b"a" * 20])
-def test_a_binary_file_is_left_alone(tmp_path: Path, content: bytes):
-    path = tmp_path / "aau_token"
-    path.write_bytes(content)
-    assert load_or_create(str(path)) is None
-    assert path.read_bytes() == content
-
-
 def test_a_directory_where_the_file_should_be(tmp_path: Path):
     path = tmp_path / "aau_token"
     path.mkdir()
@@ -142,11 +134,14 @@ def test_without_hard_links_exclusive_create_is_used(
     assert load_or_create(str(path)) == token
 
 
-def test_claim_keeps_an_existing_valid_token(tmp_path: Path):
+def test_claim_stores_the_sent_token_over_a_copied_one(tmp_path: Path):
     path = tmp_path / "etc" / "aau_token"
-    mine, theirs = new_token(), new_token()
-    assert tokenfile.claim(str(path), mine) == mine
-    assert tokenfile.claim(str(path), theirs) == mine
+    copied, sent = new_token(), new_token()
+    path.parent.mkdir()
+    path.write_text(copied + "\n")
+    assert tokenfile.claim(str(path), sent) == sent
+    assert read_token_file(str(path)).token == sent
+    assert tokenfile.claim(str(path), sent) == sent
 
 
 def _race(path: str, barrier, queue) -> None:  # type: ignore[no-untyped-def]

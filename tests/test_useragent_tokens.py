@@ -68,8 +68,10 @@ def test_read_only_home_leaves_out_the_client_token(monkeypatch, tmp_path, conda
 def test_read_only_environment_leaves_out_its_token(tmp_path: Path):
     with read_only_mount(tmp_path / "roenv") as prefix:
         # an environment whose files nobody may write: no conda-meta can be
-        # made either, so it is not an environment and gets a pending token
-        tokens = collect.collect_tokens(str(prefix))
+        # made either, so it is not an environment: no e/, except for the
+        # command that creates it (a pending token, stored once it exists)
+        assert kinds(collect.collect_tokens(str(prefix))) == ["c", "s"]
+        tokens = collect.collect_tokens(str(prefix), pending=True)
         assert kinds(tokens) == ["c", "s", "e"]
         assert "pending" in tokens[2].source
         collect.store_pending()
@@ -84,12 +86,13 @@ def test_a_directory_as_token_file_leaves_it_out(home: Path, conda_env: Path):
 
 def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
     prefix = tmp_path / "future-env"
-    tokens = collect.collect_tokens(str(prefix))
+    tokens = collect.collect_tokens(str(prefix), pending=True)
     pending = tokens[-1]
     assert pending.kind == "e" and "pending" in pending.source
     assert not prefix.exists()
     # the same process keeps sending the same pending token
-    assert collect.collect_tokens(str(prefix))[-1].value == pending.value
+    again = collect.collect_tokens(str(prefix), pending=True)
+    assert again[-1].value == pending.value
     collect.store_pending()
     assert not prefix.exists()
     # once conda has made the environment, the sent token is stored in it
@@ -99,10 +102,48 @@ def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
     assert collect.collect_tokens(str(prefix))[-1].value == pending.value
 
 
+def test_a_created_environment_does_not_keep_a_copied_token(tmp_path: Path):
+    """conda create --clone copies etc/aau_token: the clone gets its own."""
+    copied = collect.new_token()
+    for sent_a_request in (True, False):
+        prefix = tmp_path / f"clone-{sent_a_request}"
+        sent = (
+            collect.collect_tokens(str(prefix), pending=True)[-1].value
+            if sent_a_request
+            else None
+        )
+        (prefix / "conda-meta").mkdir(parents=True)
+        (prefix / "etc").mkdir()
+        (prefix / "etc" / "aau_token").write_text(copied + "\n")
+        collect.settle_created_environment(str(prefix))
+        path = prefix / "etc" / "aau_token"
+        if sent_a_request:
+            assert read_token_file(str(path)).token == sent
+        else:
+            assert not path.exists()
+        own = collect.environment_token(str(prefix))
+        assert own is not None and own.value != copied
+
+
+@pytest.mark.parametrize("where", ["plain", "missing"])
+def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
+    """A stale CONDA_PREFIX or a plain directory: a fresh e/ in every process
+    would inflate environment counts."""
+    prefix = tmp_path / where
+    if where == "plain":
+        prefix.mkdir()
+        (prefix / "etc").mkdir()
+        (prefix / "etc" / "aau_token").write_text(collect.new_token() + "\n")
+    first = collect.collect_tokens(str(prefix))
+    assert kinds(first) == ["c", "s"]
+    collect.store_pending()
+    assert not (prefix / "conda-meta").exists()
+
+
 def test_existing_directory_that_is_not_an_environment_is_untouched(tmp_path: Path):
     prefix = tmp_path / "plain"
     prefix.mkdir()
-    collect.collect_tokens(str(prefix))
+    collect.collect_tokens(str(prefix), pending=True)
     collect.store_pending()
     assert list(prefix.iterdir()) == []
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 from typing import Any
 
@@ -26,6 +27,11 @@ PARAMETER = "anaconda_anon_usage"
 DO_NOT_TRACK = "DO_NOT_TRACK"
 
 _MARK = "_anaconda_anon_usage"
+# Commands that create their target environment: only they send a token for
+# a prefix that is not (yet) an environment, and store it once it is.
+CREATE_COMMANDS = frozenset({"create", "env_create"})
+_command = ""
+_created: str | None = None  # the target, if it was no environment beforehand
 
 
 class AllCommands(frozenset):
@@ -133,40 +139,61 @@ def target_prefix(context: Any) -> str:
         return str(context.default_prefix)
 
 
-_computed: dict[tuple[bool, str, str], str] = {}
+_computed: dict[tuple[bool, str, str, bool], str] = {}
 _computing = threading.Lock()
 
 
-def _aau_part(is_enabled: bool, prefix: str, root_prefix: str) -> str:
-    """Computed once per process and target; conda asks from several threads."""
-    key = (is_enabled, prefix, root_prefix)
+def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> str:
+    """Computed once per process and target; conda asks from several threads.
+
+    ``shown``: the user-agent is only displayed, not sent, so nothing is
+    created and the values are redacted.
+    """
+    key = (is_enabled, prefix, root_prefix, shown)
     if key not in _computed:
         with _computing:
             if key not in _computed:
-                from . import (
-                    useragent,
-                )  # on first use: commands without requests skip it
+                # on first use: commands without requests never load it
+                from . import useragent
 
                 found = (
-                    useragent.collect_tokens(prefix, root_prefix) if is_enabled else []
+                    useragent.collect_tokens(
+                        prefix,
+                        root_prefix,
+                        pending=_command in CREATE_COMMANDS,
+                        create=not shown,
+                    )
+                    if is_enabled
+                    else []
                 )
-                _computed[key] = useragent.aau_user_agent(found)
+                part = useragent.aau_user_agent(found)
+                _computed[key] = useragent.redact(f" {part}")[1:] if shown else part
     return _computed[key]
 
 
-def aau_part_for(context: Any) -> str:
+def aau_part_for(context: Any, shown: bool = False) -> str:
     try:
         is_enabled = enabled(context)
     except Exception as error:
         debug("cannot read %s (%s): sending the version only", PARAMETER, error)
         is_enabled = False
     if not is_enabled:
-        return _aau_part(False, "", "")
-    return _aau_part(True, target_prefix(context), str(context.root_prefix))
+        return _aau_part(False, "", "", False)
+    return _aau_part(True, target_prefix(context), str(context.root_prefix), shown)
+
+
+def _only_shown(caller: Any) -> bool:
+    """Is the user-agent being built for display (``conda info``, the error
+    report), not for a request? Both go through main_info.get_info_dict."""
+    return (
+        caller.f_code.co_name == "get_info_dict"
+        and caller.f_globals.get("__name__") == "conda.cli.main_info"
+    )
 
 
 def install_user_agent() -> None:
-    """Wrap ``Context.user_agent`` once; the tokens are read on first use only."""
+    """Wrap ``Context.user_agent`` once; the tokens are read on first use only,
+    and token files are made only for a user-agent that is sent."""
     from conda.base.context import Context
 
     original = Context.__dict__.get("user_agent")
@@ -176,7 +203,7 @@ def install_user_agent() -> None:
     def user_agent(self: Any) -> str:
         base = original.__get__(self, type(self))
         try:
-            return f"{base} {aau_part_for(self)}"
+            return f"{base} {aau_part_for(self, _only_shown(sys._getframe(1)))}"
         except Exception as error:
             debug("user-agent left as conda made it: %s", error)
             return base
@@ -209,22 +236,40 @@ def install_info_redaction() -> None:
 
 
 def pre_command(command: str) -> None:
+    global _command
     try:
+        _command = command
         register_parameter()
         install_user_agent()
         if command == "info":
             install_info_redaction()
+        if command in CREATE_COMMANDS:
+            _note_target_of_create()
     except Exception as error:
         debug("pre-command for %r failed: %s", command, error)
 
 
-def post_command(command: str) -> None:
-    """Store the environment token that ``conda create`` sent, now that the
-    environment exists."""
-    try:
-        from . import useragent
+def _note_target_of_create() -> None:
+    global _created
+    from conda.base.context import context
 
-        useragent.store_pending()
+    prefix = os.path.abspath(target_prefix(context))
+    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        _created = prefix
+
+
+def post_command(command: str) -> None:
+    """The environment ``conda create`` made keeps only the token sent for it:
+    stored now that it exists; a copied one (``--clone``) is removed."""
+    if command not in CREATE_COMMANDS or _created is None:
+        return
+    try:
+        from conda.base.context import context
+
+        if enabled(context):
+            from . import useragent
+
+            useragent.settle_created_environment(_created)
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)
 

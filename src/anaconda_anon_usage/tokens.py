@@ -1,32 +1,26 @@
-"""Tokens and their files: what a token is, where it is kept, how it is
-read and written.
+"""Tokens and their files: what a token is, where it is kept, how it is read.
 
 A token is 22 url-safe base64 characters carrying 128 bits from the OS's
 CSPRNG; it is never derived from a user, host, path or environment name.
 
 A token file holds the token on its first non-blank line; surrounding white
-space is ignored. Further lines are ``key value`` annotations that belong to
-the token (the host tie of the client token is one).
+space (and NUL padding) is ignored. Further lines are ``key value``
+annotations that belong to the token (the host tie of the client token is
+one). A first line ``TOKEN FIELD``, as the 0.7 series of the earlier
+anaconda-anon-usage plugin wrote it, is read as TOKEN.
 
-Guarantees:
-
-* A reader never sees a half-written file: content is written to a private
-  temporary file first and only then given the real name.
-* Many processes creating the same missing file at once agree on one token:
-  the name is claimed with ``os.link``, which fails if the name exists, so
-  exactly one process wins and every other one reads the winner's token.
-* A file that is not ours to judge (a directory, binary data, unreadable) is
-  never touched; its token is simply not available.
-* Knowing a path never creates anything.
+This module only reads; writing (rare: first use, repair) is in
+``tokenstore``, imported when needed. Reading never waits: no locks, and a
+FIFO or device at a token path is refused without being opened for a wait.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
+import stat
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 from . import debug
 
@@ -37,6 +31,12 @@ TOKEN_ALPHABET = frozenset(
 )
 TOKEN_FILENAME = "aau_token"
 MAX_FILE_BYTES = 64 * 1024
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 
 def new_token() -> str:
@@ -85,23 +85,24 @@ def is_conda_environment(prefix: str) -> bool:
     return os.path.isdir(os.path.join(prefix, "conda-meta"))
 
 
-# --- reading and writing token files --------------------------------------
+# --- reading token files ----------------------------------------------------
 
 
 class Status:
     VALID = "valid"
     MISSING = "missing"
-    INVALID = "invalid"  # text, but no acceptable token: we may replace it
+    INVALID = "invalid"  # a regular file without an acceptable token: repaired
     UNUSABLE = "unusable"  # not ours to judge or not readable: left alone
 
 
 class TokenFile:
-    """What a token file holds: a status, the token, its annotations.
+    """What a token file holds: a status, the token, its annotations, and the
+    identity (device, inode, mtime, size) of what was read.
 
     A plain class: ``dataclasses`` would cost ~1 ms of conda's start-up.
     """
 
-    __slots__ = ("annotations", "reason", "status", "token")
+    __slots__ = ("annotations", "identity", "reason", "status", "token")
 
     def __init__(
         self,
@@ -109,41 +110,66 @@ class TokenFile:
         token: str | None = None,
         annotations: Mapping[str, str] | None = None,
         reason: str = "",
+        identity: tuple[int, ...] | None = None,
     ) -> None:
         self.status = status
         self.token = token
         self.annotations: Mapping[str, str] = annotations or {}
         self.reason = reason
+        self.identity = identity
 
 
 def parse_token_text(text: str) -> TokenFile:
     """Pure parsing of a token file's text."""
-    lines = [line.strip() for line in text.splitlines()]
+    lines = [line.strip() for line in text.replace("\0", " ").splitlines()]
     lines = [line for line in lines if line]
     if not lines:
-        return TokenFile(Status.INVALID, reason="empty")
-    token = lines[0]
-    if not is_valid_token(token):
+        return TokenFile(Status.INVALID, reason="no token in it")
+    words = lines[0].split()
+    if len(words) > 2 or not is_valid_token(words[0]):
         return TokenFile(Status.INVALID, reason="malformed token")
     annotations: dict[str, str] = {}
     for line in lines[1:]:
         key, _, value = line.partition(" ")
         annotations[key] = value.strip()
-    return TokenFile(Status.VALID, token, annotations)
+    return TokenFile(Status.VALID, words[0], annotations)
+
+
+def read_bytes(path: str) -> tuple[bytes | None, str, str, tuple[int, ...] | None]:
+    """(data, reason, status, identity) of a small regular file.
+
+    Opened non-blocking, so a FIFO never makes us wait; anything that is not
+    a regular file of at most MAX_FILE_BYTES is refused (status UNUSABLE).
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None, "no such file", Status.MISSING, None
+    except OSError as error:  # permissions, a directory on Windows, I/O
+        return None, f"cannot read: {error}", Status.UNUSABLE, None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a regular file", Status.UNUSABLE, None
+        if info.st_size > MAX_FILE_BYTES:
+            return None, "larger than a token file can be", Status.UNUSABLE, None
+        data = os.read(fd, MAX_FILE_BYTES + 1)
+    except OSError as error:
+        return None, f"cannot read: {error}", Status.UNUSABLE, None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        return None, "larger than a token file can be", Status.UNUSABLE, None
+    identity = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
+    return data, "", Status.VALID, identity
 
 
 def read_small_text(path: str) -> tuple[str | None, str, bool]:
     """(text, reason, missing): a small UTF-8 text file's content, or None and
-    why not. Binary, huge or unreadable files are refused, never guessed at."""
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        return None, "no such file", True
-    except OSError as error:  # a directory, permissions, I/O errors
-        return None, f"cannot read: {error}", False
-    if len(data) > MAX_FILE_BYTES:
-        return None, "larger than a token file can be", False
+    why not. Binary, huge, non-regular or unreadable files are refused."""
+    data, reason, status, _ = read_bytes(path)
+    if data is None:
+        return None, reason, status == Status.MISSING
     if b"\0" in data:
         return None, "not a text file", False
     try:
@@ -153,10 +179,13 @@ def read_small_text(path: str) -> tuple[str | None, str, bool]:
 
 
 def read_token_file(path: str) -> TokenFile:
-    text, reason, missing = read_small_text(path)
-    if text is None:
-        return TokenFile(Status.MISSING if missing else Status.UNUSABLE, reason=reason)
-    return parse_token_text(text)
+    """A regular file holding no valid token, binary or not, is INVALID."""
+    data, reason, status, identity = read_bytes(path)
+    if data is None:
+        return TokenFile(status, reason=reason)
+    parsed = parse_token_text(data.decode("utf-8", errors="replace"))
+    parsed.identity = identity
+    return parsed
 
 
 def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
@@ -164,150 +193,50 @@ def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_private_temp(path: str, text: str) -> str:
-    """Write ``text`` to a new, uniquely named file beside ``path``."""
-    temp = f"{path}.{os.getpid()}.{new_token()[:8]}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return temp
-
-
-@contextlib.contextmanager
-def _directory_lock(directory: str) -> Iterator[None]:
-    """Serialise replacements of files in ``directory``.
-
-    POSIX only (``flock`` on the directory itself, so no lock file is left
-    behind); elsewhere replacement of a corrupt file is merely atomic, which
-    is the documented fallback.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _claim(path: str, text: str) -> bool:
-    """Give ``path`` the content ``text`` if, and only if, ``path`` does not exist."""
-    temp = _write_private_temp(path, text)
-    try:
-        os.link(temp, path)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as error:
-        # A file system without hard links: exclusive create is still
-        # race-free between writers, at the cost of a brief window where a
-        # reader may see an incomplete (and so invalid) file.
-        debug("hard link failed (%s); using exclusive create for %s", error, path)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        try:
-            os.write(fd, text.encode("utf-8"))
-        finally:
-            os.close(fd)
-        return True
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-
-
-def _replace(path: str, text: str) -> None:
-    temp = _write_private_temp(path, text)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 Annotate = Callable[[str], Mapping[str, str]]
+KEEP, ADOPT, RENEW = "keep", "adopt", "renew"
+
+
+def no_annotations(token: str) -> Mapping[str, str]:
+    return {}
+
+
+def verdict(current: TokenFile, annotate: Annotate) -> str:
+    """KEEP; ADOPT (same token, rewrite it with its annotations); or RENEW."""
+    if current.status != Status.VALID or current.token is None:
+        return RENEW
+    result = KEEP
+    for key, value in annotate(current.token).items():
+        stored = current.annotations.get(key)
+        if stored is None:
+            result = ADOPT
+        elif stored != value:
+            return RENEW
+    return result
 
 
 def load_or_create(
     path: str, *, make_parent: bool = False, annotate: Annotate | None = None
 ) -> str | None:
-    """Return the token stored at ``path``, creating or renewing it as needed.
+    """Return the token stored at ``path``, creating or repairing it as needed.
 
     ``annotate(token)`` gives the annotations a token must carry (the client
     token's host tie). A stored token whose annotation has a different value
-    is renewed; one that lacks the annotation keeps its value and gains it.
-    Returns None (and writes nothing) when the file cannot be used; never
-    raises ``OSError``.
+    is renewed; one that lacks it keeps its value and gains it (and is still
+    returned where the file cannot be rewritten). Returns None when no token
+    can be had; never raises ``OSError`` and never waits.
     """
-    try:
-        return _load_or_create(path, make_parent, annotate or _no_annotations)
-    except OSError as error:
-        debug("cannot create or renew %s: %s", path, error)
-        return None
-
-
-def _no_annotations(token: str) -> Mapping[str, str]:
-    return {}
-
-
-def _verdict(current: TokenFile, annotate: Annotate) -> str:
-    """ "keep", "adopt" (same token, add annotations) or "renew"."""
-    if current.status != Status.VALID or current.token is None:
-        return "renew"
-    verdict = "keep"
-    for key, value in annotate(current.token).items():
-        stored = current.annotations.get(key)
-        if stored is None:
-            verdict = "adopt"
-        elif stored != value:
-            return "renew"
-    return verdict
-
-
-def _load_or_create(path: str, make_parent: bool, annotate: Annotate) -> str | None:
+    annotate = annotate or no_annotations
     current = read_token_file(path)
-    if _verdict(current, annotate) == "keep":
+    decision = verdict(current, annotate)
+    if decision == KEEP:
         return current.token
     if current.status == Status.UNUSABLE:
         debug("leaving %s alone: %s", path, current.reason)
         return None
-    if current.status == Status.MISSING:
-        if make_parent:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        token = new_token()
-        if _claim(path, format_token_text(token, annotate(token))):
-            debug("created %s", path)
-            return token
-        current = read_token_file(path)  # somebody else won the race
-        if _verdict(current, annotate) == "keep":
-            return current.token
-    # Present but not acceptable: fix it, one process at a time, re-reading
-    # under the lock so that a renewal made meanwhile is adopted, not redone.
-    with _directory_lock(os.path.dirname(path) or "."):
-        current = read_token_file(path)
-        verdict = _verdict(current, annotate)
-        if verdict == "keep":
-            return current.token
-        if current.status == Status.UNUSABLE:
-            debug("leaving %s alone: %s", path, current.reason)
-            return None
-        if verdict == "adopt" and current.token is not None:
-            token = current.token
-            debug("annotating %s", path)
-        else:
-            token = new_token()
-            debug("renewing %s: %s", path, current.reason or "annotation differs")
-        _replace(path, format_token_text(token, annotate(token)))
-        return token
+    from . import tokenstore  # cold: only when something must be written
+
+    return tokenstore.settle(path, current, decision, annotate, make_parent)
 
 
 def write_new(path: str, *, annotate: Annotate | None = None) -> str:
@@ -315,28 +244,14 @@ def write_new(path: str, *, annotate: Annotate | None = None) -> str:
 
     Raises OSError when it cannot.
     """
-    token = new_token()
-    annotations = (annotate or _no_annotations)(token)
-    with _directory_lock(os.path.dirname(path) or "."):
-        _replace(path, format_token_text(token, annotations))
-    return token
+    from . import tokenstore
+
+    return tokenstore.write_new(path, annotate or no_annotations)
 
 
 def claim(path: str, token: str) -> str | None:
-    """Store ``token`` at ``path`` unless a valid token is already there.
+    """Make a new environment's token file hold ``token`` (the one ``conda
+    create`` sent), whatever a copy left there. Returns the stored token."""
+    from . import tokenstore
 
-    Used for a token that was sent before its file could exist (``conda
-    create``). Returns the token the file now holds, or None.
-    """
-    try:
-        current = read_token_file(path)
-        if current.status == Status.VALID:
-            return current.token
-        if current.status == Status.MISSING:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            if _claim(path, format_token_text(token, {})):
-                return token
-        return load_or_create(path)
-    except OSError as error:
-        debug("cannot write %s: %s", path, error)
-        return None
+    return tokenstore.store(path, token)

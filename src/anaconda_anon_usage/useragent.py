@@ -65,38 +65,73 @@ def session_token() -> Token:
     return Token("s", _session_token, "memory (new in every process)")
 
 
-def client_token() -> Token | None:
+def client_token(create: bool = True) -> Token | None:
+    """``create=False`` only reads (for display): nothing is written."""
     path = tokens.client_token_path()
     if path is None:
         debug("no usable home directory: client token left out")
         return None
+    if not create:
+        return _peek("c", path)
     annotate = hostid.host_annotation(hostid.machine_identity())
     value = tokens.load_or_create(path, make_parent=True, annotate=annotate)
     return Token("c", value, path) if value else None
 
 
-def environment_token(prefix: str) -> Token | None:
+def _peek(kind: str, path: str) -> Token | None:
+    """The token a file holds, or a placeholder for one that would be made."""
+    current = tokens.read_token_file(path)
+    if current.status == tokens.Status.UNUSABLE:
+        return None
+    return Token(kind, current.token or REDACTED, path)
+
+
+def environment_token(
+    prefix: str, pending: bool = False, create: bool = True
+) -> Token | None:
+    """The token of the environment at ``prefix``.
+
+    A prefix that is not a conda environment (a stale ``CONDA_PREFIX``, a
+    plain directory) gets none, unless ``pending``: the command is about to
+    create it (``conda create``), so a token is sent now and stored in the
+    environment once it exists (``settle_created_environment``).
+    """
     prefix = os.path.abspath(prefix)
     path = tokens.environment_token_path(prefix)
     if tokens.is_conda_environment(prefix):
+        if not create:
+            return _peek("e", path)
         value = tokens.load_or_create(path, make_parent=True)
         return Token("e", value, path) if value else None
-    # Not (yet) an environment: never create directories conda will want to
-    # create itself. Send a token now and store it if the environment appears.
-    current = tokens.read_token_file(path)
-    if current.token:
-        return Token("e", current.token, path)
+    if not pending:
+        debug("%s is not a conda environment: no environment token", prefix)
+        return None
     value = _pending.setdefault(prefix, new_token())
     return Token("e", value, f"{path} (pending: written once the environment exists)")
 
 
+def settle_created_environment(prefix: str) -> None:
+    """After a command created the environment at ``prefix``: its token file
+    holds the token that was sent for it, or none at all. A file that got
+    there otherwise (``conda create --clone`` copies it) is another
+    environment's token."""
+    prefix = os.path.abspath(prefix)
+    if not tokens.is_conda_environment(prefix):
+        return
+    path = tokens.environment_token_path(prefix)
+    value = _pending.pop(prefix, None)
+    from . import tokenstore
+
+    if value is not None:
+        tokenstore.store(path, value)
+    else:
+        tokenstore.discard(path)
+
+
 def store_pending() -> None:
     """Write pending environment tokens whose environment now exists."""
-    for prefix, value in list(_pending.items()):
-        if not tokens.is_conda_environment(prefix):
-            continue
-        if tokens.claim(tokens.environment_token_path(prefix), value) is not None:
-            del _pending[prefix]
+    for prefix in list(_pending):
+        settle_created_environment(prefix)
 
 
 # --- administrator tokens ---------------------------------------------------
@@ -180,12 +215,24 @@ def system_tokens(root_prefix: str) -> list[Token]:
     return sorted(found.values(), key=lambda token: KIND_ORDER.index(token.kind))
 
 
-def collect_tokens(prefix: str, root_prefix: str | None = None) -> list[Token]:
+def collect_tokens(
+    prefix: str,
+    root_prefix: str | None = None,
+    *,
+    pending: bool = False,
+    create: bool = True,
+) -> list[Token]:
     """All tokens for a command targeting ``prefix``, in the order they are sent.
 
-    ``root_prefix`` is conda's base environment (default: this Python's).
+    ``root_prefix`` is conda's base environment (default: this Python's);
+    ``pending``: the command creates ``prefix``; ``create=False`` writes
+    nothing (for display: a token not yet made shows as ``.``).
     """
-    found = [client_token(), session_token(), environment_token(prefix)]
+    found = [
+        client_token(create),
+        session_token(),
+        environment_token(prefix, pending, create),
+    ]
     sent = [token for token in found if token is not None]
     return sent + system_tokens(root_prefix or sys.prefix)
 

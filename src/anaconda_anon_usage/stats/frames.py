@@ -60,33 +60,67 @@ def _unescape(column: pl.Expr) -> pl.Expr:
     )
 
 
+def _timestamp(time: pl.Expr) -> pl.Expr:
+    """``lineformat.parse_time`` in integer arithmetic: no lenient parser."""
+    parts = time.str.extract_groups(lf.TIME)
+    number = [parts.struct.field(str(n)).cast(pl.Int64) for n in range(1, 10)]
+    day, _, year, hour, minute, second, _, off_h, off_m = number
+    month = parts.struct.field("2").replace_strict(
+        {name: n for n, name in enumerate(lf.MONTHS, 1)}, return_dtype=pl.Int64
+    )
+    sign = pl.when(parts.struct.field("7") == "-").then(-1).otherwise(1)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = (
+        pl.when(month == 2)
+        .then(28 + leap.cast(pl.Int64))
+        .otherwise(30 + (month + month // 8) % 2)
+    )
+    valid = (
+        (year >= 1)
+        & (day >= 1)
+        & (day <= month_days)
+        & (hour <= 23)
+        & (minute <= 59)
+        & (second <= 59)
+        & (off_h <= 23)
+        & (off_m <= 59)
+    )
+    # days from the civil date (H. Hinnant's algorithm; years from 1 are >= 0)
+    y = year - (month <= 2).cast(pl.Int64)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    days = era * 146097 + day_of_era - 719468
+    seconds = days * 86400 + hour * 3600 + minute * 60 + second
+    return pl.when(valid).then(seconds - sign * (off_h * 3600 + off_m * 60))
+
+
 def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
     """Parse whole lines (``data`` ends at a line boundary)."""
     separator_lines: list[str] = []
+    if data and not data.endswith(b"\n"):  # a last line without its newline
+        data += b"\n"
     if lf.SEPARATOR.encode() in data:  # rare: such lines are malformed
         kept = []
         for raw in data.split(b"\n"):
             if lf.SEPARATOR.encode() in raw:
-                separator_lines.append(raw.decode("utf-8", "replace"))
+                separator_lines.append(
+                    raw.decode("utf-8", "replace").removesuffix("\r")
+                )
             else:
                 kept.append(raw)
         data = b"\n".join(kept)
     lines = _split_lines(data) if data else pl.Series("line", [], pl.String)
     total = len(lines) + len(separator_lines)
-    # read_csv gives no row for a final empty line after the last newline
-    frame = pl.DataFrame({"line": lines}).with_columns(
-        pl.col("line").str.strip_suffix("\r")
-    )
+    # read_csv gives no row after the last newline, and drops the one "\r"
+    # before each newline, as parse_line does
+    frame = pl.DataFrame({"line": lines})
     fields = frame.select(
         pl.col("line"),
         pl.col("line").str.extract_groups(lf.LINE).alias("m"),
     ).unnest("m")
-    fields = fields.with_columns(
-        pl.col("time")
-        .str.strptime(pl.Datetime("us", "UTC"), lf.TIME_FORMAT, strict=False)
-        .dt.epoch("s")
-        .alias("timestamp")
-    )
+    fields = fields.with_columns(_timestamp(pl.col("time")).alias("timestamp"))
     blank = pl.col("line").is_null() | (pl.col("line") == "")
     valid = pl.col("timestamp").is_not_null()
     malformed = fields.filter(~blank & ~valid)

@@ -11,12 +11,14 @@ extra fields after the user-agent::
     host ident user [time] "request" status size "referer" "user-agent" ...
 
 The client address is matched but never captured: it is never stored.
+Character classes are spelled out (``[^ ]``, ``[0-9]``): what ``\\s`` and ``\\d``
+mean differs between Python, Rust and Java.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date
 from typing import NamedTuple
 
 
@@ -25,9 +27,9 @@ def _quoted(name: str) -> str:
 
 
 LINE = (
-    r"^\S+ \S+ \S+ \[(?P<time>[^\]]+)\] "  # client (never captured), ident, user
+    r"^[^ ]+ [^ ]+ [^ ]+ \[(?P<time>[^\]]+)\] "  # client (never captured), ident, user
     + _quoted("request")
-    + r" (?P<status>[0-9]{3}) \S+ "  # status, size
+    + r" (?P<status>[0-9]{3}) [^ ]+ "  # status, size
     + _quoted("referer")
     + " "
     + _quoted("agent")
@@ -35,8 +37,32 @@ LINE = (
 )
 LINE_RE = re.compile(LINE)
 
-TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
-REQUEST = r"^[A-Z]+ (\S+)(?: \S+)?$"
+# The time exactly as nginx ($time_local) and Apache (%t) write it:
+# ``10/Oct/2026:13:55:36 +0200``. Spelled out rather than left to strptime,
+# whose leniency (one-digit fields, any case, any white space, ``Z``,
+# ``+02:00``) differs between Python versions and from other engines.
+MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+TIME = (
+    r"^([0-9]{2})/(" + "|".join(MONTHS) + r")/([0-9]{4})"  # day, month, year
+    r":([0-9]{2}):([0-9]{2}):([0-9]{2})"  # hour, minute, second
+    r" ([+-])([0-9]{2})([0-9]{2})$"  # offset from UTC: sign, hours, minutes
+)
+TIME_RE = re.compile(TIME)
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+REQUEST = r"^[A-Z]+ ([^ ]+)(?: [^ ]+)?$"
 REQUEST_RE = re.compile(REQUEST)
 PATH = (
     r"^/(?:t/[^/]+/)?"  # an anaconda.org token path prefix: dropped, never kept
@@ -58,8 +84,8 @@ PART_PATTERNS = {  # stored field -> pattern of the whole part
     "client": r"^c/" + TOKEN_VALUE + r"$",
     "session": r"^s/" + TOKEN_VALUE + r"$",
     "environment": r"^e/" + TOKEN_VALUE + r"$",
-    "solver": r"^solver/\S+$",
-    "aau_version": r"^aau/\S+$",
+    "solver": r"^solver/[^ ]+$",
+    "aau_version": r"^aau/[^ ]+$",
 }
 PART_RES = {name: re.compile(pattern) for name, pattern in PART_PATTERNS.items()}
 
@@ -103,10 +129,22 @@ def unescape(value: str) -> str:
 
 
 def parse_time(text: str) -> int | None:
-    try:
-        return int(datetime.strptime(text, TIME_FORMAT).timestamp())
-    except ValueError:
+    """Seconds since the epoch (UTC); None unless the text is a real time in
+    the grammar above: a day that exists, hours 00-23, minutes and seconds
+    00-59 (no leap second), an offset under 24 hours, a year from 0001."""
+    match = TIME_RE.match(text)
+    if not match:
         return None
+    day, month, year, hour, minute, second, sign, off_h, off_m = match.groups()
+    h, m, s, oh, om = int(hour), int(minute), int(second), int(off_h), int(off_m)
+    if h > 23 or m > 59 or s > 59 or oh > 23 or om > 59:
+        return None
+    try:
+        days = date(int(year), MONTHS.index(month) + 1, int(day)).toordinal()
+    except ValueError:  # no such day (31 Apr, 29 Feb 2026, year 0)
+        return None
+    offset = (oh * 3600 + om * 60) * (-1 if sign == "-" else 1)
+    return (days - EPOCH_ORDINAL) * 86400 + h * 3600 + m * 60 + s - offset
 
 
 def _positional(parts: list[str], index: int) -> str | None:

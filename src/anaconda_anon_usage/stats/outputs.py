@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+
+TEMPORARY_LINK = re.compile(r"\.[0-9a-f]{8}\.tmp$")  # as _link names them
 
 
 class OutputError(Exception):
@@ -80,7 +83,7 @@ def _clean(directory: str, group: str) -> None:
         if name.startswith(f".{group}-") and name != current:
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
-        elif name.endswith(".tmp") and os.path.islink(path):
+        elif TEMPORARY_LINK.search(name) and os.path.islink(path):
             os.unlink(path)
 
 
@@ -141,8 +144,36 @@ def _switch(directory: str, group: str, staging: str) -> None:
 def generation(directory: str, group: str) -> Iterator[str]:
     """Yield an empty directory to write a set of files into; when the block
     ends without an error they replace the previous set of ``group`` in
-    ``directory`` in one step. On an error nothing visible changes."""
+    ``directory`` in one step. On an error nothing visible changes. Two
+    writers of one group in one directory take turns (a lock file)."""
     prepare(directory)
+    with _locked(directory, group):
+        yield from _generation(directory, group)
+
+
+@contextlib.contextmanager
+def _locked(directory: str, group: str) -> Iterator[None]:
+    try:
+        descriptor = os.open(
+            os.path.join(directory, f".{group}.lock"), os.O_RDWR | os.O_CREAT, 0o644
+        )
+    except OSError as error:
+        raise OutputError(
+            f"cannot write to {directory}: {error.strerror or error}"
+        ) from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not on POSIX
+            yield
+            return
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _generation(directory: str, group: str) -> Iterator[str]:
     try:
         _clean(directory, group)
         staging = tempfile.mkdtemp(prefix=f".{group}-", dir=directory)

@@ -15,7 +15,7 @@ import html
 import os
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import matplotlib
@@ -80,17 +80,34 @@ def _lines(table: pl.DataFrame, dimension: str, title: str, path: str) -> None:
     figure, axes = plt.subplots(figsize=(8, 4.5))
     for value in top:
         series = subset.filter(pl.col("value") == value).sort("week")
-        axes.plot(
-            series["week"].to_list(),
-            series["clients"].to_list(),
-            marker="o",
-            label=value,
-        )
-    _save_weekly(figure, axes, title, path, legend=bool(top))
+        _plot(axes, series, "clients", marker="o", label=value)
+    _save_weekly(figure, axes, title, path, legend=bool(top), weeks=_weeks(table))
 
 
-def _save_weekly(figure: Any, axes: Any, title: str, path: str, legend: bool) -> None:
-    """Shared look of the weekly line charts."""
+def _weeks(table: pl.DataFrame) -> list[date]:
+    """The published weeks, as dates (a left-out week stays a gap on the axis)."""
+    return sorted({date.fromisoformat(w) for w in table["week"].to_list()})
+
+
+def _plot(axes: Any, series: pl.DataFrame, column: str, **style: Any) -> None:
+    """A weekly line, broken where weeks are missing instead of bridged."""
+    xs: list[date] = []
+    ys: list[float] = []
+    for week, value in series.select("week", column).iter_rows():
+        day = date.fromisoformat(week)
+        if xs and (day - xs[-1]).days > 7:
+            xs.append(xs[-1] + timedelta(days=1))
+            ys.append(float("nan"))
+        xs.append(day)
+        ys.append(float("nan") if value is None else value)
+    axes.plot(xs, ys, **style)
+
+
+def _save_weekly(
+    figure: Any, axes: Any, title: str, path: str, legend: bool, weeks: list[date]
+) -> None:
+    """Shared look of the weekly charts: one tick per published week."""
+    axes.set_xticks(weeks, [w.isoformat() for w in weeks])
     axes.set_title(title)
     axes.set_ylabel("distinct clients")
     axes.set_xlabel("week (Monday, UTC)")
@@ -107,20 +124,18 @@ def _overall(table: pl.DataFrame, path: str) -> None:
     overall = table.filter(pl.col("dimension") == "all").sort("week")
     status = table.filter(pl.col("dimension") == "client_status")
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    weeks = overall["week"].to_list()
-    axes.plot(
-        weeks, overall["clients"].to_list(), marker="o", label="clients", color="black"
-    )
+    _plot(axes, overall, "clients", marker="o", label="clients", color="black")
     for kind in ("new", "returning"):
         series = status.filter(pl.col("value") == kind).sort("week")
-        axes.plot(
-            series["week"].to_list(),
-            series["clients"].to_list(),
-            marker=".",
-            linestyle="--",
-            label=kind,
-        )
-    _save_weekly(figure, axes, "Weekly distinct clients", path, legend=True)
+        _plot(axes, series, "clients", marker=".", linestyle="--", label=kind)
+    _save_weekly(
+        figure,
+        axes,
+        "Weekly distinct clients",
+        path,
+        legend=True,
+        weeks=_weeks(table),
+    )
 
 
 def _packages(table: pl.DataFrame, path: str) -> pl.DataFrame:
@@ -147,18 +162,23 @@ def _sessions(table: pl.DataFrame, path: str) -> None:
     """Stacked weekly bars: single- against multi-session clients, each split
     into new and returning (the client_status rows)."""
     status = table.filter(pl.col("dimension") == "client_status")
-    weeks = sorted(set(table.filter(pl.col("dimension") == "all")["week"]))
+    weeks = _weeks(table)
     figure, axes = plt.subplots(figsize=(8, 4.5))
     bottom = [0] * len(weeks)
     for column, value, label, colour in SESSION_SERIES:
         cells = dict(
             status.filter(pl.col("value") == value).select("week", column).iter_rows()
         )
-        heights = [cells.get(week) or 0 for week in weeks]
-        axes.bar(weeks, heights, bottom=bottom, label=label, color=colour)
+        heights = [cells.get(week.isoformat()) or 0 for week in weeks]
+        axes.bar(weeks, heights, width=5, bottom=bottom, label=label, color=colour)
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     _save_weekly(
-        figure, axes, "Clients seen in one session only, and in several", path, True
+        figure,
+        axes,
+        "Clients seen in one session only, and in several",
+        path,
+        legend=True,
+        weeks=weeks,
     )
 
 

@@ -358,8 +358,10 @@ def write(
     table: pl.DataFrame, directory: str, metadata: Mapping[str, str]
 ) -> tuple[str, str]:
     """Publish ``table`` (``COLUMNS``, as ``weekly_rows`` makes it) into
-    ``directory`` as ``totals.db`` (tables ``weekly`` and ``meta``, name ->
-    value, from ``metadata``; ``k`` is expected there) and ``weekly.csv``.
+    ``directory`` as ``totals.db`` (tables ``weekly`` and ``meta``: name ->
+    value, from ``metadata``) and ``weekly.csv``. The report reads these
+    metadata names: ``k``, ``tolerance_hours`` and ``left_out`` (the lines
+    of ``left_out()``, joined by newlines); an engine may add others.
 
     Engine-neutral: the Spark engine collects its final table and calls
     this. Both files appear whole and together, or not at all (see
