@@ -39,12 +39,6 @@ def test_the_whitespace_class_is_pythons():
     assert _expand(regex.WHITESPACE) == python
 
 
-def test_the_time_pattern_is_strptimes():
-    import _strptime
-
-    assert _strptime._TimeRE_cache.pattern(lf.TIME_FORMAT) == regex.STRPTIME
-
-
 def test_translation_refuses_what_it_cannot_translate():
     with pytest.raises(ValueError):
         regex.java(r"^\w+$")
@@ -53,30 +47,28 @@ def test_translation_refuses_what_it_cannot_translate():
 
 TIMES = [
     "10/Oct/2026:13:55:36 +0000",
-    "10/oct/2026:13:55:36 +0000",  # strptime ignores case
+    "10/oct/2026:13:55:36 +0000",  # the month's case matters
     "10/OCT/2026:13:55:36 -0130",
-    "10/\u017fep/2026:13:55:36 +0000",  # long s matches s, ignoring case
-    " 5/Oct/2026:1:2:3 +0000",  # single digits, a leading space
-    "5/Oct/2026:13:55:36\t\x1c +0000",  # any whitespace, Python's kind
+    "10/\u017fep/2026:13:55:36 +0000",  # long s: never a month
+    " 5/Oct/2026:13:55:36 +0000",  # strptime's leniency is gone
+    "5/Oct/2026:13:55:36 +0000",
+    "10/Oct/2026:1:2:3 +0000",
+    "10/Oct/2026:13:55:36\t+0000",
     "10/Oct/2026:13:55:36\xa0+0000",
-    "10/Oct/2026:13:55:36+0000",  # no space: malformed
+    "10/Oct/2026:13:55:36  +0000",
+    "10/Oct/2026:13:55:36+0000",
     "10/Oct/2026:13:55:36 Z",
-    "10/Oct/2026:13:55:36 z",
     "10/Oct/2026:13:55:36 +01:00",
-    "10/Oct/2026:13:55:36 +01:00:30",
     "10/Oct/2026:13:55:36 +010030",
-    "10/Oct/2026:13:55:36 +01:0030",  # inconsistent colons
-    "10/Oct/2026:13:55:36 +0100:30",
-    "10/Oct/2026:13:55:36 +01:00:30.5",
-    "10/Oct/2026:13:55:36 -01:00:30.999999",
-    "01/Jan/1900:00:00:00 -00:00:00.000001",
     "10/Oct/2026:13:55:36 +0100.5",
     "10/Oct/2026:13:55:36 +2359",
+    "10/Oct/2026:13:55:36 -2359",
     "10/Oct/2026:13:55:36 +2400",
     "10/Oct/2026:13:55:36 -9959",
     "10/Oct/2026:13:55:36 +0060",
-    "10/Oct/2026:13:55:60 +0000",  # leap second: datetime refuses it
-    "10/Oct/2026:13:55:61 +0000",
+    "10/Oct/2026:13:55:36 -0059",
+    "10/Oct/2026:13:55:60 +0000",  # no leap second
+    "10/Oct/2026:13:60:00 +0000",
     "10/Oct/2026:24:00:00 +0000",
     "29/Feb/2024:00:00:00 +0000",
     "29/Feb/2026:00:00:00 +0000",
@@ -85,16 +77,21 @@ TIMES = [
     "31/Apr/2026:00:00:00 +0000",
     "30/Apr/2026:00:00:00 +0000",
     "31/Dec/9999:23:59:59 -2359",
+    "01/Jan/0001:00:00:00 +2359",
     "01/Jan/0001:00:00:00 +0000",
     "01/Jan/0000:00:00:00 +0000",
     "01/Jan/1969:23:59:59 +0000",
     "00/Jan/2026:00:00:00 +0000",
+    "32/Jan/2026:00:00:00 +0000",
     "10/Oct/\u0662\u0660\u0662\u0666:13:55:36 +0000",  # Arabic-Indic digits
-    "10/Oct/2026:13:55:36 +0000 ",  # unconverted data
+    "\uff11\uff10/Oct/2026:13:55:36 +0000",  # full-width digits
+    "10/Oct/2026:13:55:36 +0000 ",  # anything after
+    "10/Oct/2026:13:55:36 +0000\r",
     "10/Oct/2026:13:55:36 +0000x",
     "10/Oct/2026:13:55 +0000",
     "10/Octo/2026:13:55:36 +0000",
     "10/Oct/26:13:55:36 +0000",
+    "10/Oct/12026:13:55:36 +0000",
     "10/Oct/2026:13:55:36",
 ]
 

@@ -238,10 +238,17 @@ def _footer(meta: Mapping[str, str]) -> str:
     return footer
 
 
+def _title(meta: Mapping[str, str]) -> str:
+    title = "Anonymous conda usage: weekly totals"
+    if meta.get("approximate") == "true":
+        title += " (APPROXIMATE distinct counts)"
+    return title
+
+
 def _markdown(
     table: pl.DataFrame, packages: pl.DataFrame | None, meta: Mapping[str, str]
 ) -> str:
-    lines = ["# Anonymous conda usage: weekly totals", ""]
+    lines = [f"# {_title(meta)}", ""]
     if packages is None:
         lines += ["No complete week has been ingested yet.", ""]
     else:
@@ -303,9 +310,9 @@ def _html(
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Anonymous conda usage: weekly totals</title>",
+        f"<title>{escape(_title(meta))}</title>",
         f"<style>{STYLE}</style></head><body>",
-        "<h1>Anonymous conda usage: weekly totals</h1>",
+        f"<h1>{escape(_title(meta))}</h1>",
     ]
     if packages is None:
         parts.append("<p>No complete week has been ingested yet.</p>")

@@ -11,8 +11,6 @@ byte is malformed anyway) and split, instead of once per group.
 
 from __future__ import annotations
 
-import unicodedata
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -20,27 +18,11 @@ from .. import lineformat as lf
 from . import regex
 
 SEP = lf.SEPARATOR
-MONTHS = [
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "may",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-]
-US = 1_000_000
 # the fields of lf.Request after its timestamp, in order
 REQUEST_FIELDS = lf.Request._fields[1:]
 
 LINE = regex.java(lf.LINE)
-TIME = "^" + regex.java(regex.STRPTIME, ignore_case=True)[len("(?diu)") :]
-TIME = "(?diu)" + TIME + "(.*)"  # group 10: what strptime would leave unconverted
+TIME = regex.java(lf.TIME)
 REQUEST = regex.java(lf.REQUEST)
 PATH = regex.java(lf.PATH)
 PACKAGE = regex.java(lf.PACKAGE)
@@ -49,31 +31,11 @@ ADMIN_PART = regex.java(lf.ADMIN_PART)
 PART_PATTERNS = {name: regex.java(p) for name, p in lf.PART_PATTERNS.items()}
 
 
-def _ascii_digits() -> tuple[str, str]:
-    """Every Unicode decimal digit, and its ASCII value: ``int()`` reads them
-    all, so strptime accepts ``\\d`` matched by any of them."""
-    source, target = [], []
-    for code in range(0x110000):
-        char = chr(code)
-        if unicodedata.category(char) == "Nd" and not char.isascii():
-            source.append(char)
-            target.append(str(unicodedata.decimal(char)))
-    return "".join(source), "".join(target)
-
-
-DIGITS_FROM, DIGITS_TO = _ascii_digits()
-
-
 def _groups(text: Column, pattern: str, groups: list[str]) -> Column:
-    """The groups of the first match as an array led by "" (null: no match)."""
+    """The groups of the first match as an array led by "" (null: no match).
+    Only for patterns anchored at both ends (``^...$``)."""
     replaced = F.regexp_replace(text, pattern, "".join(SEP + g for g in groups))
     return F.when(replaced.startswith(SEP), F.split(replaced, SEP, -1))
-
-
-def _int(text: Column) -> Column:
-    """``int(text)`` for digit strings; null (never an error, ANSI mode or
-    not) for anything else."""
-    return F.trim(F.translate(text, DIGITS_FROM, DIGITS_TO)).try_cast("long")
 
 
 def _days_from_civil(y: Column, m: Column, d: Column) -> Column:
@@ -95,83 +57,51 @@ def _add(frame: DataFrame, **columns: Column) -> DataFrame:
 
 
 def with_time(frame: DataFrame, column: str, out: str) -> DataFrame:
-    """Adds ``out``: seconds since the epoch, as ``int(datetime.strptime(text,
-    TIME_FORMAT).timestamp())`` of ``column``; null where strptime raises
-    ValueError. Temporary columns start with ``_t``."""
+    """Adds ``out``: ``lf.parse_time`` of ``column`` (seconds since the
+    epoch; null unless a real time in the grammar). Temporary columns start
+    with ``_t``."""
     c = F.col
-    step = _add(frame, _tg=_groups(c(column), TIME, [f"${i}" for i in range(1, 11)]))
+    step = _add(frame, _tg=_groups(c(column), TIME, [f"${i}" for i in range(1, 10)]))
     g = c("_tg")
-    # the regex ignores case ("\u017fep" matches); the month list does not
+    # the groups are ASCII digits (or the month name, the sign)
     step = _add(
         step,
-        _td=_int(g[1]),
-        _tm=F.array_position(F.array(*map(F.lit, MONTHS)), F.lower(g[2])),
-        _ty=_int(g[3]),
-        _th=_int(g[4]),
-        _tmi=_int(g[5]),
-        _tsec=_int(g[6]),
-        _tz=g[7],
-    )
-    # %z as _strptime reads it: "Z", or +-HH[:]MM[[:]SS[.ffffff]] with the
-    # colons either all there or all missing.
-    z = c("_tz")
-    colon = F.substring(z, 4, 1) == ":"
-    z1 = F.when(colon, F.concat(F.substring(z, 1, 3), F.substring(z, 5, 99)))
-    step = _add(step, _tcolon=colon, _tz1=z1.otherwise(z))
-    z1 = c("_tz1")
-    long_z1 = c("_tcolon") & (F.length(z1) > 5)
-    step = _add(
-        step,
-        _tbad=long_z1 & (F.substring(z1, 6, 1) != ":"),
-        _tz2=F.when(
-            long_z1, F.concat(F.substring(z1, 1, 5), F.substring(z1, 7, 99))
-        ).otherwise(z1),
-    )
-    z2 = c("_tz2")
-    seconds_text = F.substring(z2, 6, 2)
-    zulu = z == "Z"
-    sign = F.when(F.substring(z2, 1, 1) == "-", -1).otherwise(1)
-    zone = (
-        _int(F.substring(z2, 2, 2)) * 3600
-        + _int(F.substring(z2, 4, 2)) * 60
-        + F.when(seconds_text == "", F.lit(0)).otherwise(_int(seconds_text))
-    )
-    fraction = _int(F.rpad(F.substring(z2, 9, 99), 6, "0"))
-    step = _add(
-        step,
-        _tzone=F.when(zulu, 0).otherwise(sign * zone),
-        _tfrac=F.when(zulu, 0).otherwise(sign * fraction),
+        _td=g[1].cast("long"),
+        _tm=F.array_position(F.array(*map(F.lit, lf.MONTHS)), g[2]),
+        _ty=g[3].cast("long"),
+        _th=g[4].cast("long"),
+        _tmi=g[5].cast("long"),
+        _ts=g[6].cast("long"),
+        _tsign=F.when(g[7] == "-", -1).otherwise(1),
+        _toh=g[8].cast("long"),
+        _tom=g[9].cast("long"),
     )
     year, month, day = c("_ty"), c("_tm"), c("_td")
+    hour, minute, second = c("_th"), c("_tmi"), c("_ts")
+    off_h, off_m = c("_toh"), c("_tom")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = (
         F.when(month == 2, F.when(leap, 29).otherwise(28))
         .when(month.isin(4, 6, 9, 11), 30)
         .otherwise(31)
     )
-    local = _days_from_civil(year, month, day) * 86400 + c("_th") * 3600
-    local = local + c("_tmi") * 60 + c("_tsec")
-    step = _add(
-        step,
-        _tlocal=local,
-        _tzone_us=c("_tzone") * US + c("_tfrac"),
-        _tok=(
-            g.isNotNull()
-            & (g[10] == "")
-            & (year >= 1)
-            & (month > 0)
-            & (day <= month_days)
-            & (c("_tsec") <= 59)
-            & ~F.coalesce(c("_tbad"), F.lit(False))
-        ),
-    )
-    # datetime.timestamp() is a float, int() truncates it: exact for whole
-    # seconds; with a fractional offset, the same IEEE division.
-    seconds = F.when(c("_tfrac") == 0, c("_tlocal") - c("_tzone")).otherwise(
-        ((c("_tlocal") * US - c("_tzone_us")).cast("double") / float(US)).cast("long")
-    )
     valid = (
-        c("_tok") & c("_tzone_us").isNotNull() & (F.abs(c("_tzone_us")) < 86400 * US)
+        g.isNotNull()
+        & (year >= 1)
+        & (day >= 1)
+        & (day <= month_days)
+        & (hour <= 23)
+        & (minute <= 59)
+        & (second <= 59)
+        & (off_h <= 23)
+        & (off_m <= 59)
+    )
+    seconds = (
+        _days_from_civil(year, month, day) * 86400
+        + hour * 3600
+        + minute * 60
+        + second
+        - c("_tsign") * (off_h * 3600 + off_m * 60)
     )
     step = _add(step, **{out: F.when(valid, seconds.cast("long"))})
     return step.drop(*(name for name in step.columns if name.startswith("_t")))

@@ -42,15 +42,3 @@ def java(pattern: str, *, ignore_case: bool = False) -> str:
     out = out.replace(r"\d", r"\p{Nd}")
     flags = "(?diu)" if ignore_case else "(?d)"
     return flags + out
-
-
-# strptime's pattern for lineformat.TIME_FORMAT ("%d/%b/%Y:%H:%M:%S %z") in the
-# C locale, compiled by Python with IGNORECASE; a test holds it to the
-# standard library's own. Groups: 1 d, 2 b, 3 Y, 4 H, 5 M, 6 S, 7 z.
-STRPTIME = (
-    r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/"
-    r"(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/"
-    r"(?P<Y>\d\d\d\d):(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):"
-    r"(?P<S>6[0-1]|[0-5]\d|\d)\s+"
-    r"(?P<z>[+-]\d\d:?[0-5]\d(:?[0-5]\d(\.\d{1,6})?)?|(?-i:Z))"
-)
