@@ -20,19 +20,28 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _session(args: argparse.Namespace) -> Any:
-    """The SparkSession, or a one-line reason why there is none."""
-    from .session import ConfError, get_session, parse_conf
+class NoSession(Exception):
+    """Spark cannot start as asked: the message is one line."""
+
+
+def _conf(args: argparse.Namespace) -> dict[str, str]:
+    from .session import ConfError, parse_conf
 
     try:
-        conf = parse_conf(args.conf or [])
+        return parse_conf(args.conf or [])
     except ConfError as error:
-        raise SystemExit(_fail(str(error))) from None
+        raise NoSession(str(error)) from None
+
+
+def _session(args: argparse.Namespace, conf: dict[str, str]) -> Any:
+    """The SparkSession, or a one-line reason why there is none."""
+    from .session import get_session
+
     try:
         return get_session(args.master, conf)
     except Exception as error:  # no Java, a bad master URL: pyspark's own errors
         text = " ".join(str(error).split())[:300]
-        raise SystemExit(_fail(f"cannot start Spark: {text}")) from None
+        raise NoSession(f"cannot start Spark: {text}") from None
 
 
 def _print(result: FileResult) -> None:
@@ -54,12 +63,14 @@ def run_ingest(args: argparse.Namespace) -> int:
     from .ingest import ingest
 
     try:
+        conf = _conf(args)
         db = RawDataset(args.raw, write=True)
-    except DatasetError as error:
+    except (NoSession, DatasetError) as error:
         return _fail(str(error))
     try:
-        spark = _session(args)
-        ok = ingest(spark, db, args.files, _print)
+        ok = ingest(_session(args, conf), db, args.files, _print)
+    except NoSession as error:
+        return _fail(str(error))
     finally:
         db.close()
     return 0 if ok else 1
@@ -75,15 +86,16 @@ def run_totals(args: argparse.Namespace) -> int:
     if args.approximate is not None and not 0.01 <= args.approximate < 0.4:
         return _fail("--approximate takes a relative error from 0.01 to 0.39")
     try:
+        conf = _conf(args)
         db = RawDataset(args.raw)
-    except DatasetError as error:
+    except (NoSession, DatasetError) as error:
         return _fail(str(error))
     try:
         outputs.prepare(args.out)
     except outputs.OutputError as error:
         return _fail(str(error))
     try:
-        spark = _session(args)
+        spark = _session(args, conf)
         coverage = totals.week_coverage(totals.ledger_hours(db), args.tolerance_hours)
         table = compute(
             spark,
@@ -92,7 +104,7 @@ def run_totals(args: argparse.Namespace) -> int:
             tolerance_hours=args.tolerance_hours,
             rsd=args.approximate,
         )
-    except DatasetError as error:
+    except (NoSession, DatasetError) as error:
         return _fail(str(error))
     finally:
         db.close()
