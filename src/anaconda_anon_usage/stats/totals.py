@@ -44,6 +44,9 @@ COLUMNS = (
     "multi_session_clients",
 )
 CLASSES = COLUMNS[-2:]
+# An approximate table (metadata approximate=true, Spark's HyperLogLog) is
+# never published under the exact table's name.
+CSV_NAMES = {False: "weekly.csv", True: "weekly-approximate.csv"}
 DIMENSIONS = ("conda_version", "os", "platform", "python_version", "channel", "package")
 
 
@@ -403,8 +406,9 @@ def write(
                 )
         finally:
             connection.close()
-        with open(os.path.join(staging, "weekly.csv"), "w", newline="") as stream:
+        csv_name = CSV_NAMES[metadata.get("approximate") == "true"]
+        with open(os.path.join(staging, csv_name), "w", newline="") as stream:
             writer = csv.writer(stream)
             writer.writerow(COLUMNS)
             writer.writerows(table.iter_rows())
-    return os.path.join(directory, "totals.db"), os.path.join(directory, "weekly.csv")
+    return os.path.join(directory, "totals.db"), os.path.join(directory, csv_name)
