@@ -3,8 +3,10 @@ so the lines of ``conda doctor`` never contradict each other."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+import pytest
 from conftest import read_only_mount
 
 from anaconda_anon_usage import controls
@@ -60,3 +62,20 @@ def test_cannot_write_looks_at_the_nearest_existing_directory(tmp_path: Path):
     assert controls._cannot_write(str(tmp_path / "not" / "yet" / "aau_token")) is None
     with read_only_mount(tmp_path / "ro") as directory:
         assert controls._cannot_write(str(directory / ".conda" / "aau_token"))
+
+
+def test_name_and_prefix_on_both_sides_of_the_action_are_refused(capsys):
+    args = argparse.Namespace(name="a", prefix="/b", anon_usage_action="reset")
+    assert controls.run(args) == 2
+    assert "not allowed with argument -n/--name" in capsys.readouterr().err
+
+
+def test_reset_target_is_not_overridden_by_the_action(capsys):
+    parser = argparse.ArgumentParser()
+    controls.configure_parser(parser)
+    args = parser.parse_args(["-p", "/env", "reset", "--environment"])
+    assert args.prefix == "/env" and args.name is None
+    args = parser.parse_args(["reset", "-n", "x"])
+    assert args.name == "x" and args.prefix is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["-n", "x", "-p", "/env"])
