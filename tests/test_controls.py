@@ -51,11 +51,12 @@ def test_a_read_only_place_is_never_made_on_first_use(tmp_path: Path):
 
 def test_a_file_in_the_way_is_no_directory(tmp_path: Path):
     (tmp_path / ".conda").write_text("a file\n")
-    healthy, _, problem = controls.token_health(
+    healthy, line, problem = controls.token_health(
         "client", str(tmp_path / ".conda" / "aau_token")
     )
     assert not healthy
     assert problem == f"{tmp_path / '.conda'} is not a directory"
+    assert line.endswith(f"cannot be used: {problem}")
 
 
 def test_cannot_write_looks_at_the_nearest_existing_directory(tmp_path: Path):

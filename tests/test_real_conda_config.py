@@ -144,8 +144,9 @@ def test_condarc_forms(conda: Conda, home: Path, form: str):
 
 
 def test_target_environment_condarc(conda: Conda, home: Path, tmp_path: Path):
-    """``-p ENV`` reads ENV/.condarc (conda's $CONDA_PREFIX search-path entry)."""
-    prefix = make_conda_env(tmp_path / "quiet")
+    """``-p ENV``/``-n NAME`` read ENV/.condarc (conda's $CONDA_PREFIX
+    search-path entry is the target environment)."""
+    prefix = make_conda_env(tmp_path / "envs" / "quiet")
     (prefix / ".condarc").write_text("anaconda_anon_usage: false\n")
     token_files = [home / ".conda" / "aau_token", prefix / "etc" / "aau_token"]
     for stdlib in (False, True):
@@ -157,7 +158,17 @@ def test_target_environment_condarc(conda: Conda, home: Path, tmp_path: Path):
     conda.run("install", "--dry-run", "-p", str(prefix), PACKAGE)
     assert conda.last_tokens() == {}
     assert no_token_files(*token_files) == []
-    # and the environment without it is on
+    # By name, conda finds the environment for its search path before it has
+    # read CONDA_ENVS_DIRS, so here it does not read ENV/.condarc: whatever
+    # it decides, the tool (asking conda) and conda anon-usage say the same.
+    by_name = tool_json(conda, "-n", "quiet")
+    assert by_name["prefix"] == str(prefix)
+    shown = conda.run("anon-usage", "-n", "quiet", "--detail").stdout
+    assert detail_source(shown) == by_name["decided_by"]
+    conda.channel.clear()
+    conda.run("install", "--dry-run", "-n", "quiet", PACKAGE)
+    assert bool(conda.last_tokens()) is by_name["enabled"]
+    # and an environment without it is on
     other = make_conda_env(tmp_path / "loud")
     assert tool_json(conda, "--prefix", str(other))["enabled"] is True
 
@@ -380,6 +391,7 @@ def test_doctor_when_dot_conda_is_a_file(conda: Conda, home: Path):
     out = doctor(conda)
     client = next(line for line in out.splitlines() if "client token" in line)
     assert client.startswith("❌"), out
+    assert f"{home / '.conda'} is not a directory" in client
     assert "every token location is writable" not in out
 
 
@@ -398,3 +410,65 @@ def test_paths_lists_every_file_read(conda: Conda, home: Path, root_prefix: Path
         assert str(root_prefix / "etc" / "aau_token") in listed
         assert "/etc/machine-id" in listed
         assert str(root_prefix / "org_token") in listed
+
+
+ORACLE = r"""
+import json, os, sys
+from conda.base.context import reset_context, context
+from conda.common.configuration import CustomValidationError
+from anaconda_anon_usage import conda_adapter
+
+def value():
+    reset_context()
+    try:
+        return conda_adapter.enabled(context)
+    except CustomValidationError:
+        return "refused"
+
+answers = []
+for home in json.load(sys.stdin):
+    os.environ["HOME"] = home
+    os.environ.pop("CONDA_ANACONDA_ANON_USAGE", None)
+    plain = value()
+    is_set = any("anaconda_anon_usage" in v for k, v in context.raw_data.items()
+                 if k not in ("envvars", "cmd_line"))
+    opposite = "false" if plain is True else "true"
+    os.environ["CONDA_ANACONDA_ANON_USAGE"] = opposite
+    answers.append([is_set, plain, value() == plain])
+print(json.dumps(answers))
+"""
+
+
+def test_the_readers_table_is_what_conda_reads(conda: Conda, tmp_path: Path):
+    """Every form in test_condarc.py's table, read by this conda itself: set
+    or not, the value (or refused), and whether it is final."""
+    from test_condarc import READ
+
+    homes = []
+    for index, text in enumerate(READ):
+        home = tmp_path / f"case{index}"
+        home.mkdir()
+        (home / ".condarc").write_text(text, encoding="utf-8")
+        homes.append(str(home))
+    result = subprocess.run(
+        [str(Path(CONDA).parent / "python"), "-c", ORACLE],
+        input=json.dumps(homes),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+    mismatches = []
+    for (text, expected), (is_set, value, final) in zip(
+        READ.items(), answers, strict=True
+    ):
+        if expected is None:
+            ours = [False, True, False]
+        else:
+            shown = "refused" if expected.value is None else expected.value
+            ours = [True, shown, expected.final]
+        theirs = [is_set, value, final if is_set and value != "refused" else False]
+        if ours != theirs:
+            mismatches.append((text, ours, theirs))
+    assert mismatches == []
