@@ -472,3 +472,134 @@ def test_the_readers_table_is_what_conda_reads(conda: Conda, tmp_path: Path):
         if ours != theirs:
             mismatches.append((text, ours, theirs))
     assert mismatches == []
+
+
+ORACLE_ANY = r"""
+import json, os, sys
+from conda.base.context import reset_context, context
+from conda.common.configuration import CustomValidationError
+from anaconda_anon_usage import conda_adapter
+
+answers = []
+for home in json.load(sys.stdin):
+    os.environ["HOME"] = home
+    try:
+        reset_context()
+        answers.append(conda_adapter.enabled(context))
+    except CustomValidationError:
+        answers.append("refused")
+    except Exception as error:
+        answers.append("crash: " + type(error).__name__)
+print(json.dumps(answers))
+"""
+
+KEYS = [
+    "anaconda_anon_usage",
+    "'anaconda_anon_usage'",
+    '"anaconda_anon_usage"',
+    '"anaconda\\x5fanon_usage"',
+    "anaconda_anon_usage ",
+    "Anaconda_anon_usage",
+]
+VALUES = [
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "",
+    "~",
+    "null",
+    "none",
+    "non",
+    "garbage",
+    "'false'",
+    '"true"',
+    "'off'",
+    "!!bool false",
+    "!!bool yes",
+    "0x1",
+    ".5",
+    "1e3",
+    '""',
+    "' '",
+    "True",
+    "FALSE",
+    "&a no",
+    "*a",
+    "|\n  false",
+    "[false]",
+]
+LAYOUTS = [
+    "{key}: {value}{comment}\n",
+    "{key}:\n  {value}{comment}\n",
+    "{{{key}: {value}}}{comment}\n",
+    "{{channels: [a, b], {key}: {value}}}\n",
+    "  x: 1\n  {key}: {value}{comment}\n",
+]
+BEFORE = ["", "channels:\n- a\n- b\n", "# note\n", "---\n", "\ufeff", "x: 'q'\n"]
+COMMENTS = ["", " #!final", " # note"]
+
+
+def test_the_reader_never_says_on_where_conda_says_off(conda: Conda, tmp_path: Path):
+    """Seeded random condarc texts: where conda runs at all, the reader's
+    answer is conda's whenever it is certain, and never on where conda is
+    off (uncertain counts as off)."""
+    import random
+
+    from anaconda_anon_usage.condarc import Uncertain, read_setting
+
+    chooser = random.Random(8)
+    texts = sorted(
+        {
+            chooser.choice(BEFORE)
+            + chooser.choice(LAYOUTS).format(
+                key=chooser.choice(KEYS),
+                value=chooser.choice(VALUES),
+                comment=chooser.choice(COMMENTS),
+            )
+            for _ in range(400)
+        }
+    )
+    homes = []
+    for index, text in enumerate(texts):
+        home = tmp_path / f"case{index}"
+        home.mkdir()
+        (home / ".condarc").write_text(text, encoding="utf-8")
+        homes.append(str(home))
+    result = subprocess.run(
+        [str(Path(CONDA).parent / "python"), "-c", ORACLE_ANY],
+        input=json.dumps(homes),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+    compared = wrong = certain = 0
+    problems = []
+    for text, theirs in zip(texts, answers, strict=True):
+        if isinstance(theirs, str) and theirs.startswith("crash"):
+            continue  # conda does not run at all: nothing is sent
+        conda_on = theirs is True
+        try:
+            setting = read_setting(text)
+        except Uncertain:
+            ours_on, sure = False, False
+        else:
+            ours_on = True if setting is None else setting.value is True
+            sure = True
+        compared += 1
+        certain += sure
+        if (sure and ours_on != conda_on) or (ours_on and not conda_on):
+            wrong += 1
+            problems.append((text, ours_on, theirs))
+    assert problems == [], f"{wrong} of {compared}"
+    assert compared > 200 and certain > compared // 2
