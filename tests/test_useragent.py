@@ -1,5 +1,7 @@
+import json
+
 from anaconda_anon_usage import __version__
-from anaconda_anon_usage.useragent import Token, aau_user_agent, redact
+from anaconda_anon_usage.useragent import Token, aau_user_agent, redact, redact_text
 
 C, S, E = "a" * 22, "b" * 22, "c" * 22
 
@@ -23,3 +25,34 @@ def test_redact_leaves_other_user_agents_alone():
     text = "conda/24.1.0 requests/2.31 c/notours"
     assert redact(text) == text
     assert redact(f"x aau/{__version__}") == f"x aau/{__version__}"
+
+
+AGENT = f"conda/24.1.0 requests/2.31 aau/{__version__} c/{C} s/{S} e/{E} i/acme"
+SHOWN = f"conda/24.1.0 requests/2.31 aau/{__version__} c/. s/. e/. i/."
+
+
+def test_redact_text_finds_our_part_in_any_rendering():
+    header_lines = f"> Host: x\n> User-Agent: {AGENT}\n> Accept: */*\n"
+    assert (
+        redact_text(header_lines)
+        == f"> Host: x\n> User-Agent: {SHOWN}\n> Accept: */*\n"
+    )
+    as_repr = repr({"User-Agent": AGENT, "Accept": "*/*"})
+    assert redact_text(as_repr) == repr({"User-Agent": SHOWN, "Accept": "*/*"})
+    as_json = json.dumps({"details": header_lines})
+    assert json.loads(redact_text(as_json))["details"] == redact_text(header_lines)
+    twice = f"{AGENT}, {AGENT}"
+    assert redact_text(twice) == f"{SHOWN}, {SHOWN}"
+
+
+def test_redact_text_is_idempotent_and_leaves_other_text_alone():
+    assert redact_text(SHOWN) == SHOWN
+    for text in ("", "conda/24.1.0 c/x s/y", "baau/1 c/x", "aau/1.0 x/y c/z"):
+        assert redact_text(text) == text
+
+
+def test_redact_text_replaces_known_values_anywhere():
+    wrapped = f"aau/{__version__} c/{C}\n    s/{S} e/{E} and {C[:5]}"
+    shown = redact_text(wrapped, [C, S, E])
+    assert C not in shown and S not in shown and E not in shown
+    assert shown.endswith(f"s/. e/. and {C[:5]}")

@@ -167,8 +167,97 @@ def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> s
                     else []
                 )
                 part = useragent.aau_user_agent(found)
-                _computed[key] = useragent.redact(f" {part}")[1:] if shown else part
+                if shown:
+                    part = useragent.redact(f" {part}")[1:]
+                elif found:
+                    _redact_output(found)
+                _computed[key] = part
     return _computed[key]
+
+
+# --- what people see: conda's logs and error messages -------------------------
+
+# The random token values this process sends (client, session, environment);
+# they are redacted even where they appear without their ``aau/`` part.
+_sent_values: set[str] = set()
+_RANDOM_KINDS = frozenset("cse")
+
+
+def _redact_output(sent: list[Any]) -> None:
+    """Once this process sends tokens, conda shows them nowhere.
+
+    conda renders the user-agent for people in two ways besides ``conda info``
+    (its own redaction, see ``install_info_redaction``): in log records (request
+    headers at ``-vv``/``--debug``, requests' and urllib3's records, anything a
+    plugin logs) and in its exceptions (an HTTP error carries the request with
+    its headers: shown with ``-v``, in ``--json`` output and the error report).
+    So the redaction sits in the one place every log record is made, and in
+    the one constructor every conda exception goes through.
+    """
+    _sent_values.update(t.value for t in sent if t.kind in _RANDOM_KINDS)
+    _redact_log_records()
+    _redact_conda_errors()
+
+
+def _shown(text: str) -> str:
+    from .useragent import redact_text
+
+    return redact_text(text, _sent_values)
+
+
+_redacting_logs = False
+
+
+def _redact_log_records() -> None:
+    global _redacting_logs
+    if _redacting_logs:
+        return
+    _redacting_logs = True
+    import logging
+
+    previous = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+            shown = _shown(message)
+            if shown != message:
+                record.msg, record.args = shown, ()
+            if record.exc_info and not record.exc_text:
+                trace = formatter.formatException(record.exc_info)
+                shown = _shown(trace)
+                if shown != trace:
+                    record.exc_text = shown
+        except Exception as error:  # the record stays as it was made
+            debug("cannot redact a log record: %s", error)
+        return record
+
+    logging.setLogRecordFactory(record_factory)
+
+
+def _redact_conda_errors() -> None:
+    from conda import CondaError
+
+    original = CondaError.__init__
+    if getattr(original, _MARK, False):
+        return
+
+    @functools.wraps(original)
+    def __init__(self: Any, message: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            if isinstance(message, str):
+                message = _shown(message)
+            for name, value in kwargs.items():
+                if isinstance(value, str):
+                    kwargs[name] = _shown(value)
+        except Exception as error:
+            debug("cannot redact a conda error: %s", error)
+        original(self, message, *args, **kwargs)
+
+    setattr(__init__, _MARK, True)
+    CondaError.__init__ = __init__
 
 
 def aau_part_for(context: Any, shown: bool = False) -> str:
@@ -272,59 +361,3 @@ def post_command(command: str) -> None:
             useragent.settle_created_environment(_created)
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)
-
-
-# --- facts for ``conda anon-usage`` and ``conda doctor`` ----------------------
-
-
-def deciding_source(context: Any) -> str:
-    """Which configuration source decided the parameter: the last one that sets
-    it, or the first marked ``#!final``; "default" when none does."""
-    enabled(context)  # registers the parameter and honours DO_NOT_TRACK
-    from conda.common.configuration import EnvRawParameter, ParameterFlag
-
-    decided = "default"
-    for source, parameters in context.raw_data.items():
-        raw = parameters.get(PARAMETER)
-        if raw is None:
-            continue
-        if source == EnvRawParameter.source:
-            variable = "CONDA_ANACONDA_ANON_USAGE"
-            decided = variable if variable in os.environ else DO_NOT_TRACK
-        else:
-            decided = str(source)
-        if raw.keyflag() == ParameterFlag.final:
-            break
-    return decided
-
-
-def set_in_user_condarc(value: bool) -> str:
-    """Write ``anaconda_anon_usage: value`` into the user's condarc, as
-    ``conda config --set`` would, keeping its comments. Returns the path."""
-    from conda.base.context import reset_context, user_rc_path
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    path = str(user_rc_path)
-    try:
-        with open(path, encoding="utf-8") as stream:
-            content = yaml.load(stream) or {}
-    except FileNotFoundError:
-        content = {}
-    content[PARAMETER] = value
-    temporary = f"{path}.aau-{os.getpid()}.tmp"
-    with open(temporary, "w", encoding="utf-8") as stream:
-        yaml.dump(content, stream)
-    os.replace(temporary, path)
-    reset_context()
-    return path
-
-
-def state(context: Any) -> tuple[bool, str, str, str]:
-    """(enabled, deciding source, target prefix, root prefix) as conda sees them."""
-    return (
-        enabled(context),
-        deciding_source(context),
-        target_prefix(context),
-        str(context.root_prefix),
-    )
