@@ -138,6 +138,17 @@ def test_each_engine_reads_the_other_engines_parquet(runs, spark):
         types = dict(frame.dtypes)
         assert types["day"] == "int" and types["client"] == "bigint"
         assert types["status"] == "smallint" and types["date"] == "date"
+    # and DuckDB, with no code of ours
+    duckdb = pytest.importorskip("duckdb", reason="DuckDB comes with the dev extra")
+    for raw in (local, remote):
+        query = (
+            "SELECT count(*), count(DISTINCT client), min(date), max(day) FROM "
+            f"read_parquet('{raw}/requests/**/*.parquet', hive_partitioning = true)"
+        )
+        count, clients, first, last = duckdb.sql(query).fetchall()[0]
+        rows = _rows(raw)
+        assert count == len(rows) and clients == rows["client"].n_unique()
+        assert first == rows["date"].min() and last == rows["day"].max()
     # the dataset's own reader takes the Spark-written files
     frame = ds.RawDataset(str(remote)).requests(-(1 << 20), 1 << 22)
     assert frame.sort(frame.columns).equals(_rows(local).drop("date"))
