@@ -141,8 +141,10 @@ def main() -> int:
         print(f"Spark start-up ({args.master}): {time.perf_counter() - start:.1f} s")
         header = f"{'':28}{'MB':>6}{'ingest s':>10}{'totals s':>10}{'MB/s':>8}"
         print(header)
+        seconds: dict[tuple[str, str], float] = {}
+        megabytes = {tag: os.path.getsize(path) / 1e6 for tag, path in sizes.items()}
         for tag, path in sizes.items():
-            size = os.path.getsize(path) / 1e6
+            size = megabytes[tag]
             for name, run in (
                 ("local engine", lambda p=path, t=tag: local_engine(p, directory, t)),
                 (
@@ -151,17 +153,25 @@ def main() -> int:
                 ),
             ):
                 times = run()
-                total = times["ingest"] + times["totals"]
+                total = seconds[name, tag] = times["ingest"] + times["totals"]
                 print(
                     f"{name + ' (' + tag + ')':28}{size:6.0f}{times['ingest']:10.1f}"
                     f"{times['totals']:10.1f}{size / total:8.1f}"
                 )
-            seconds, rows = operator_query(spark, path)
+            took, rows = operator_query(spark, path)
+            seconds["operator SQL", tag] = took
             print(
-                f"{'operator SQL (' + tag + ')':28}{size:6.0f}{seconds:10.1f}"
-                f"{'-':>10}{size / seconds:8.1f}   "
+                f"{'operator SQL (' + tag + ')':28}{size:6.0f}{took:10.1f}"
+                f"{'-':>10}{size / took:8.1f}   "
                 f"({len(rows)} week(s), {max(r.clients for r in rows):,} clients)"
             )
+        # the cost of each MB more, without the fixed costs (JVM warm-up,
+        # code generation, scheduling): flat when this matches the MB/s above
+        extra = megabytes["big"] - megabytes["small"]
+        for name in ("local engine", "spark engine", "operator SQL"):
+            more = seconds[name, "big"] - seconds[name, "small"]
+            rate = f"{extra / more:8.1f} MB/s" if more > 0 else "     n/a"
+            print(f"{name + ' (big - small)':28}{extra:6.0f}{rate}")
         spark.stop()
     finally:
         if not args.keep:
