@@ -374,3 +374,21 @@ def test_stored_tokens_through_ingest_are_the_keyed_hash(tmp_path: Path, monkeyp
     assert set(stored.get_column("environment")) == {
         db.hash_token("e", f"env{n}") for n in range(2)
     }
+
+
+@pytest.mark.parametrize(
+    "time", ["01/Jan/0001:00:00:00 +2359", "31/Dec/9999:23:59:59 -0001"]
+)
+def test_a_time_outside_the_calendar_in_utc_is_malformed(tmp_path: Path, time: str):
+    """A local time whose UTC instant falls before year 1 or after 9999 has no
+    day to be stored under: the line is malformed, not a crash."""
+    odd = (
+        log_lines(1)
+        .splitlines()[0]
+        .replace(b"10/Oct/2026:13:00:00 +0000", time.encode())
+    )
+    path = tmp_path / "odd.log"
+    path.write_bytes(odd + b"\n" + log_lines(3))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    result = ingest.ingest_path(db, str(path))
+    assert (result.status, result.malformed, hits(db)) == ("ingested", 2, 3)

@@ -55,10 +55,17 @@ MONTHS = (
     "Nov",
     "Dec",
 )
+# Years 0002-9998 only, so that the UTC instant of any offset is a real day
+# (0001-01-01 +0100 would be in year 0). Spelled without look-arounds: the
+# twins hand this pattern to Rust's and Java's regex engines.
+YEAR = r"(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
 TIME = (
-    r"^([0-9]{2})/(" + "|".join(MONTHS) + r")/([0-9]{4})"  # day, month, year
-    r":([0-9]{2}):([0-9]{2}):([0-9]{2})"  # hour, minute, second
-    r" ([+-])([0-9]{2})([0-9]{2})$"  # offset from UTC: sign, hours, minutes
+    r"^([0-9]{2})/("
+    + "|".join(MONTHS)
+    + r")/"  # day, month
+    + YEAR
+    + r":([0-9]{2}):([0-9]{2}):([0-9]{2})"  # hour, minute, second
+    + r" ([+-])([0-9]{2})([0-9]{2})$"  # offset from UTC: sign, hours, minutes
 )
 TIME_RE = re.compile(TIME)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -131,7 +138,7 @@ def unescape(value: str) -> str:
 def parse_time(text: str) -> int | None:
     """Seconds since the epoch (UTC); None unless the text is a real time in
     the grammar above: a day that exists, hours 00-23, minutes and seconds
-    00-59 (no leap second), an offset under 24 hours, a year from 0001."""
+    00-59 (no leap second), an offset under 24 hours, a year from 0002 to 9998."""
     match = TIME_RE.match(text)
     if not match:
         return None
