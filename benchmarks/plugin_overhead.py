@@ -12,8 +12,11 @@ Usage: python benchmarks/plugin_overhead.py --conda /path/to/bin/conda [--runs 3
 2. Wall time of ``conda info`` with the plugin and with CONDA_NO_PLUGINS=true
    (the plugin is the only external plugin in that environment).
 
-Target (issue 2): at most 0.5 ms added in-process, no measurable change to
-``conda info`` (the difference within the run-to-run spread).
+Target (issue 8): at most 0.7 ms added in-process (with the package's
+modules as they are, not folded into one), no measurable change to ``conda
+info`` (the difference within the run-to-run spread). The plugin's time is
+also split into its import, its pre-command hook and the first user-agent,
+to show where it goes.
 """
 
 from __future__ import annotations
@@ -44,18 +47,25 @@ assert "anaconda_anon_usage" not in sys.modules
 import gc
 gc.collect()
 start = time.perf_counter()
+stages = []
 if variant == "empty":
     sys.path.append(sys.argv[2])
     import aau_bench_empty.plugin
 if with_plugin:
     from anaconda_anon_usage import plugin
+    stages.append(time.perf_counter())
     [hook] = plugin.conda_pre_commands()
     if "search" in hook.run_for:
         hook.action("search")
+    stages.append(time.perf_counter())
 agent = context.user_agent
-elapsed = time.perf_counter() - start
+end = time.perf_counter()
 assert (" aau/" in agent) == with_plugin, agent
-print(json.dumps({"seconds": elapsed}))
+marks = [start, *stages, end]
+print(json.dumps({
+    "seconds": end - start,
+    "stages": [b - a for a, b in zip(marks, marks[1:])],
+}))
 """
 
 
@@ -72,7 +82,12 @@ def make_empty_plugin() -> str:
     return root
 
 
-def probe(python: str, variant: str, env: dict[str, str], extra: str = "") -> float:
+STAGES = ("import", "pre-command hook", "first user-agent")
+
+
+def probe(
+    python: str, variant: str, env: dict[str, str], extra: str = ""
+) -> tuple[float, list[float]]:
     out = subprocess.run(
         [python, "-c", PROBE, variant, extra],
         capture_output=True,
@@ -80,7 +95,8 @@ def probe(python: str, variant: str, env: dict[str, str], extra: str = "") -> fl
         env=env,
         check=True,
     ).stdout
-    return float(json.loads(out)["seconds"])
+    result = json.loads(out)
+    return float(result["seconds"]), [float(s) for s in result["stages"]]
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -108,10 +124,13 @@ def main() -> int:
 
     empty_root = make_empty_plugin()
     baseline, empty, plugin = [], [], []
+    stages: list[list[float]] = []
     for _ in range(args.runs):
-        baseline.append(probe(python, "baseline", env))
-        empty.append(probe(python, "empty", env, empty_root))
-        plugin.append(probe(python, "plugin", env))
+        baseline.append(probe(python, "baseline", env)[0])
+        empty.append(probe(python, "empty", env, empty_root)[0])
+        seconds, split = probe(python, "plugin", env)
+        plugin.append(seconds)
+        stages.append(split)
     added = statistics.median(plugin) - statistics.median(baseline)
     floor = statistics.median(empty) - statistics.median(baseline)
     print(
@@ -121,8 +140,11 @@ def main() -> int:
     print(f"  conda alone          median {statistics.median(baseline) * 1e3:8.3f} ms")
     print(f"  an empty plugin      median {statistics.median(empty) * 1e3:8.3f} ms")
     print(f"  anaconda-anon-usage  median {statistics.median(plugin) * 1e3:8.3f} ms")
-    print(f"  added by this plugin        {added * 1e3:8.3f} ms  (target <= 0.5 ms)")
+    print(f"  added by this plugin        {added * 1e3:8.3f} ms  (target <= 0.7 ms)")
     print(f"  of which any plugin's floor {floor * 1e3:8.3f} ms")
+    for index, name in enumerate(STAGES):
+        median = statistics.median(split[index] for split in stages)
+        print(f"    plugin: {name:<18} median {median * 1e3:8.3f} ms")
 
     runs = max(10, args.runs // 2)
     without_env = {**env, "CONDA_NO_PLUGINS": "true"}
@@ -140,7 +162,7 @@ def main() -> int:
         f"  difference            {difference * 1e3:8.1f} ms  "
         f"(run-to-run spread {noise * 1e3:.1f} ms)"
     )
-    verdict_in = added <= 0.0005
+    verdict_in = added <= 0.0007
     verdict_info = abs(difference) <= noise
     print(
         f"in-process target met: {verdict_in}; "
