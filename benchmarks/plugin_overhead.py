@@ -105,6 +105,14 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def decile(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[0]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:8.3f} ms"
+
+
 def spread(values: list[float]) -> float:
     quartiles = statistics.quantiles(values, n=4)
     return quartiles[2] - quartiles[0]
@@ -133,18 +141,27 @@ def main() -> int:
         stages.append(split)
     added = statistics.median(plugin) - statistics.median(baseline)
     floor = statistics.median(empty) - statistics.median(baseline)
+    # On a loaded machine a fresh process is often preempted for a few ms in
+    # the timed section; the lowest decile shows the cost without that.
+    quiet_added = decile(plugin) - decile(baseline)
+    quiet_floor = decile(empty) - decile(baseline)
     print(
         f"in-process, {args.runs} fresh processes each "
         "(import + hook + first user-agent)"
     )
-    print(f"  conda alone          median {statistics.median(baseline) * 1e3:8.3f} ms")
-    print(f"  an empty plugin      median {statistics.median(empty) * 1e3:8.3f} ms")
-    print(f"  anaconda-anon-usage  median {statistics.median(plugin) * 1e3:8.3f} ms")
-    print(f"  added by this plugin        {added * 1e3:8.3f} ms  (target <= 0.7 ms)")
-    print(f"  of which any plugin's floor {floor * 1e3:8.3f} ms")
+    print(f"  {'':<30} {'median':>11} {'lowest decile':>14}")
+
+    def row(label: str, middle: float, low: float, note: str = "") -> None:
+        print(f"  {label:<30} {ms(middle)} {ms(low):>14}{note}")
+
+    row("conda alone", statistics.median(baseline), decile(baseline))
+    row("an empty plugin", statistics.median(empty), decile(empty))
+    row("anaconda-anon-usage", statistics.median(plugin), decile(plugin))
+    row("added by this plugin", added, quiet_added, "  (target <= 0.7 ms)")
+    row("of which any plugin's floor", floor, quiet_floor)
     for index, name in enumerate(STAGES):
-        median = statistics.median(split[index] for split in stages)
-        print(f"    plugin: {name:<18} median {median * 1e3:8.3f} ms")
+        split = [run[index] for run in stages]
+        row(f"  plugin: {name}", statistics.median(split), decile(split))
 
     runs = max(10, args.runs // 2)
     without_env = {**env, "CONDA_NO_PLUGINS": "true"}
@@ -162,10 +179,10 @@ def main() -> int:
         f"  difference            {difference * 1e3:8.1f} ms  "
         f"(run-to-run spread {noise * 1e3:.1f} ms)"
     )
-    verdict_in = added <= 0.0007
     verdict_info = abs(difference) <= noise
     print(
-        f"in-process target met: {verdict_in}; "
+        f"in-process target met: {added <= 0.0007} (median), "
+        f"{quiet_added <= 0.0007} (lowest decile); "
         f"conda info unchanged within noise: {verdict_info}"
     )
     return 0

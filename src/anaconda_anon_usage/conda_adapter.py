@@ -5,7 +5,8 @@
   variables treat it exactly like conda's own parameters (the settings hook
   of conda >= 24.3 would file it under ``plugins.``, and 23.x has no hook);
 * ``Context.user_agent`` wrapped so that it ends with our tokens;
-* ``conda info`` shown with token values redacted (display only);
+* ``conda info`` shown with token values redacted (display only), and so
+  are conda's log records and error messages once tokens are sent;
 * the prefix a command targets, and storing a token sent by ``conda create``.
 
 Every entry point here swallows its own failures: conda must carry on.
