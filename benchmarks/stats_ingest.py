@@ -1,44 +1,106 @@
-"""Ingest throughput of ``aau-stats`` on a realistic log, against a plain loop.
+"""``aau-stats`` ingest and totals on a realistic log, against a one-off DuckDB query.
 
-Usage: python benchmarks/stats_ingest.py [--mb 300] [--keep DIR]
+Usage: python benchmarks/stats_ingest.py [--mb 300] [--runs 3] [--keep DIR]
 
-Generates a log of about ``--mb`` MB: conda requests with tokens (and some
-without), pip, browsers, bots, IPv6 clients, escaped quotes, bytes that are
-not UTF-8 and garbage. In the same run it measures:
+Generates a one-week log of about ``--mb`` MB: conda requests with tokens
+(and some without), pip, browsers, bots, IPv6 clients, escaped quotes, bytes
+that are not UTF-8 and garbage. Then, ``--runs`` times, each in its own
+process (so peak memory is its own):
 
-1. a plain Python loop that only reads the file's lines (the baseline);
-2. ``ingest`` of the whole file into a fresh raw dataset, in its own
-   process, with its peak memory;
-3. the same for the first third of the file, to show whether peak memory
+1. the query an operator would write instead: DuckDB reads the log's lines,
+   a regular expression takes each line's time and user-agent, and it counts
+   distinct ``c/``, ``e/``, ``s/`` tokens and conda requests per week;
+2. ``aau-stats ingest`` of the whole file into a fresh raw dataset;
+3. ``aau-stats totals -k 1`` on it (end to end = 2 + 3);
+4. ``ingest`` of the first third of the file, to show whether peak memory
    grows with the size of the log.
 
-Target (issue 5): at least 250 MB/s on plain files on a 2-core machine, peak
-memory flat in the size of the log.
+It checks that the weekly clients, environments, sessions and hits of the
+query and of ``totals`` agree, and prints every run and the best of each.
+Targets (issue 10): ingest >= 250 MB/s on plain files on a 2-core machine;
+end to end >= 1.5x as fast as the DuckDB query; peak memory flat in the size
+of the log. On a shared machine the figures move from run to run: compare
+within a run, and look at the best.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 INGEST = r"""
-import json, os, resource, sys, time
-from anaconda_anon_usage.stats.ingest import ingest_path
+import json, resource, sys, time
 from anaconda_anon_usage.stats.dataset import RawDataset
-db = RawDataset(sys.argv[2], write=True)
+from anaconda_anon_usage.stats.ingest import ingest_path
 start = time.perf_counter()
+db = RawDataset(sys.argv[2], write=True)
 result = ingest_path(db, sys.argv[1])
 elapsed = time.perf_counter() - start
 assert result.status == "ingested", result.status
 print(json.dumps({
     "seconds": elapsed, "lines": result.lines, "conda": result.conda_requests,
     "malformed": result.malformed,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+TOTALS = r"""
+import json, resource, sys, time
+from anaconda_anon_usage.stats.cli import main
+start = time.perf_counter()
+code = main(["totals", "--raw", sys.argv[1], "--out", sys.argv[2], "-k", "1"])
+elapsed = time.perf_counter() - start
+assert code == 0
+print(json.dumps({
+    "seconds": elapsed,
+    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+# The one-off query: same line grammar (time and user-agent of a well-formed
+# line), conda's user-agent, the first whole c/ e/ s/ part, weeks from Monday.
+QUERY = r"""
+import json, resource, sys, time
+import duckdb
+start = time.perf_counter()
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
+quoted = r'"((?:[^"\\]|\\.)*)"'
+line_re = (r'^[^ ]+ [^ ]+ [^ ]+ \[([^\]]+)\] ' + quoted + r' [0-9]{3} [^ ]+ '
+           + quoted + ' ' + quoted + r'(?: .*)?$')
+token = r"(?:^| )X/([A-Za-z0-9_-]{1,64})(?: |$)"
+rows = con.execute(f'''
+    WITH lines AS (
+        SELECT regexp_extract(line, $line_re, ['time', 'request', 'referer', 'agent'])
+            AS m
+        FROM read_csv($path, columns = {{'line': 'VARCHAR'}}, delim = chr(31),
+                      quote = '', escape = '', header = false, auto_detect = false,
+                      encoding = 'latin-1')
+    ), conda AS (
+        SELECT strptime(m.time, '%d/%b/%Y:%H:%M:%S %z') AS ts,
+               replace(replace(m.agent, '\\"', '"'), '\\\\', '\\') AS agent
+        FROM lines WHERE starts_with(m.agent, 'conda/')
+    )
+    SELECT strftime(date_trunc('week', ts), '%Y-%m-%d') AS week,
+        count(DISTINCT nullif(regexp_extract(agent, $c, 1), '')) AS clients,
+        count(DISTINCT nullif(regexp_extract(agent, $e, 1), '')) AS environments,
+        count(DISTINCT nullif(regexp_extract(agent, $s, 1), '')) AS sessions,
+        count(*) AS hits
+    FROM conda GROUP BY week ORDER BY week
+''', {"path": sys.argv[1], "line_re": line_re, "c": token.replace("X", "c"),
+      "e": token.replace("X", "e"), "s": token.replace("X", "s")}).fetchall()
+elapsed = time.perf_counter() - start
+print(json.dumps({
+    "seconds": elapsed, "weeks": {w: list(r) for w, *r in rows},
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
 """
@@ -69,66 +131,109 @@ def first_part(path: str, fraction: float) -> str:
     return part
 
 
-def plain_loop(path: str) -> tuple[float, int]:
-    start = time.perf_counter()
-    count = 0
-    with open(path, "rb") as stream:
-        for _ in stream:
-            count += 1
-    return time.perf_counter() - start, count
-
-
-def ingest(path: str, directory: str) -> dict[str, float]:
-    database = os.path.join(directory, f"raw-{os.path.basename(path)}")
+def run(code: str, *args: str) -> dict:  # type: ignore[type-arg]
     out = subprocess.run(
-        [sys.executable, "-c", INGEST, path, database],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out)
+        [sys.executable, "-c", code, *args], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        sys.exit(f"benchmark step failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def weekly_from_totals(directory: str) -> dict[str, list[int]]:
+    with open(os.path.join(directory, "weekly.csv")) as stream:
+        return {
+            row["week"]: [
+                int(row[c]) for c in ("clients", "environments", "sessions", "hits")
+            ]
+            for row in csv.DictReader(stream)
+            if row["dimension"] == "all"
+        }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--mb", type=int, default=300, help="size of the log to generate"
-    )
-    parser.add_argument("--keep", help="directory to keep the log and databases in")
+    parser.add_argument("--mb", type=int, default=300, help="size of the log")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions")
+    parser.add_argument("--keep", help="directory to keep the log and datasets in")
     args = parser.parse_args()
     directory = args.keep or tempfile.mkdtemp(prefix="aau-stats-bench-")
     os.makedirs(directory, exist_ok=True)
     try:
-        started = time.perf_counter()
-        path = make_log(directory, args.mb)
+        path = os.path.join(directory, "access.log")
+        if not os.path.exists(path):
+            started = time.perf_counter()
+            make_log(directory, args.mb)
+            print(f"generated the log in {time.perf_counter() - started:.1f} s")
         size = os.path.getsize(path) / 1e6
-        print(
-            f"generated {size:.0f} MB in {time.perf_counter() - started:.1f} s: {path}"
-        )
-        seconds, lines = plain_loop(path)
-        print(
-            f"plain Python loop reading lines: {size / seconds:8.0f} MB/s "
-            f"{lines / seconds:12,.0f} lines/s"
-        )
-        whole = ingest(path, directory)
-        print(
-            f"aau-stats ingest:                {size / whole['seconds']:8.0f} MB/s "
-            f"{whole['lines'] / whole['seconds']:12,.0f} lines/s  "
-            f"({whole['conda']:,} conda requests, {whole['malformed']:,} malformed)"
-        )
         part = first_part(path, 1 / 3)
-        third = ingest(part, directory)
+        part_size = os.path.getsize(part) / 1e6
+        print(f"log: {path}, {size:.0f} MB; first third {part_size:.0f} MB")
+        print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+        results: dict[str, list[float]] = {
+            k: [] for k in ("query", "ingest", "totals", "e2e", "peak", "peak3")
+        }
+        agree = True
+        for n in range(1, args.runs + 1):
+            raw = os.path.join(directory, "raw")
+            out = os.path.join(directory, "out")
+            for place in (raw, out, raw + "3"):
+                shutil.rmtree(place, ignore_errors=True)
+            query = run(QUERY, path)
+            ingest = run(INGEST, path, raw)
+            totals = run(TOTALS, raw, out)
+            third = run(INGEST, part, raw + "3")
+            ours = weekly_from_totals(out)
+            theirs = {w: v for w, v in query["weeks"].items() if w in ours}
+            same = bool(ours) and ours == theirs
+            agree = agree and same
+            e2e = ingest["seconds"] + totals["seconds"]
+            for key, value in (
+                ("query", query["seconds"]),
+                ("ingest", ingest["seconds"]),
+                ("totals", totals["seconds"]),
+                ("e2e", e2e),
+                ("peak", ingest["peak_mb"]),
+                ("peak3", third["peak_mb"]),
+            ):
+                results[key].append(value)
+            print(
+                f"run {n}: DuckDB query {query['seconds']:5.2f} s "
+                f"({size / query['seconds']:4.0f} MB/s) | ingest "
+                f"{ingest['seconds']:5.2f} s ({size / ingest['seconds']:4.0f} MB/s, "
+                f"{ingest['lines'] / ingest['seconds']:,.0f} lines/s) + totals "
+                f"{totals['seconds']:4.2f} s = {e2e:5.2f} s "
+                f"({size / e2e:4.0f} MB/s, {query['seconds'] / e2e:.2f}x the query) | "
+                f"peak {ingest['peak_mb']:.0f} MB ({third['peak_mb']:.0f} MB for the "
+                f"third) | weekly numbers agree: {same}"
+            )
+            if not same:
+                print(f"  aau-stats: {ours}\n  DuckDB:    {query['weeks']}")
+        best = {k: min(v) for k, v in results.items()}
+        median = {k: statistics.median(v) for k, v in results.items()}
+        ratio = [q / e for q, e in zip(results["query"], results["e2e"], strict=True)]
         print(
-            f"peak memory: {whole['peak_mb']:.0f} MB for {size:.0f} MB of log, "
-            f"{third['peak_mb']:.0f} MB for {os.path.getsize(part) / 1e6:.0f} MB"
+            f"best:   ingest {size / best['ingest']:.0f} MB/s, end to end "
+            f"{size / best['e2e']:.0f} MB/s, DuckDB {size / best['query']:.0f} MB/s"
         )
-        rate = size / whole["seconds"]
-        flat = whole["peak_mb"] <= third["peak_mb"] * 1.25
-        print(f"target >= 250 MB/s met: {rate >= 250}; peak memory flat: {flat}")
+        print(
+            f"median: ingest {size / median['ingest']:.0f} MB/s, end to end "
+            f"{size / median['e2e']:.0f} MB/s, DuckDB {size / median['query']:.0f} "
+            f"MB/s; end to end / query per run: "
+            + ", ".join(f"{r:.2f}x" for r in ratio)
+        )
+        flat = max(results["peak"]) <= 1.25 * max(results["peak3"])
+        print(
+            f"targets: ingest >= 250 MB/s: {size / best['ingest'] >= 250} (best run); "
+            f"end to end >= 1.5x the query: {statistics.median(ratio) >= 1.5} "
+            f"(median); peak memory flat: {flat} "
+            f"({max(results['peak']):.0f} MB vs {max(results['peak3']):.0f} MB); "
+            f"numbers agree: {agree}"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
-    return 0
+    return 0 if agree else 1
 
 
 if __name__ == "__main__":

@@ -84,3 +84,31 @@ def conda_env(tmp_path: Path) -> Path:
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+SPARK_TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",  # tiny data: few tasks
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+}
+
+
+@pytest.fixture(scope="session")
+def spark():  # type: ignore[no-untyped-def]
+    """One local Spark for every Spark test (start-up costs seconds). In CI
+    (CI set) a missing pyspark or Java fails instead of skipping."""
+    try:
+        from anaconda_anon_usage.stats.spark.session import get_session
+    except ImportError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {error}")
+        pytest.skip(f"the Spark tests need the spark extra: {error}")
+    try:
+        session = get_session("local[2]", SPARK_TEST_CONF)
+    except Exception as error:  # no Java: pyspark raises its own error types
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {error}")
+        pytest.skip(f"the Spark tests need a Java runtime: {error}")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

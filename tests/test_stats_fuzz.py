@@ -146,3 +146,83 @@ def test_a_last_line_without_its_newline():
     good = BASE.format(time="11/Jan/2026:02:03:16 +0000").encode()
     chunk = parse_chunk(good + b"\n" + good + b"\r")
     assert chunk.lines == 2 and len(chunk.conda) == 2
+
+
+# Lines the fast path (split on quotes) must send to the regular expression,
+# or take with exactly its groups: quotes and brackets where the grammar
+# allows them, escapes, times of other lengths, extra fields.
+AGENT = "conda/24.1.2 requests/2.31.0 CPython/3.11.7 Linux/6.1.0 debian/12 c/C1 s/S1"
+TIME = "11/Jan/2026:02:03:16 +0000"
+FAST_PATH_EDGES = [
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda HTTP/1.1" 200 5 "-" "{AGENT}"',
+    f'1.2"3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda HTTP/1.1" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 "x - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5"6 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 "5" "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}" "x"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}""x"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"x',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-"  "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-""{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "\\"-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT} \\"x\\""',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}\\\\"',
+    f'1.2.3\\4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 20 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 2000 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda"  200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}]  "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}]"GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [x{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [[{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}]] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME[1:]}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - -  [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 a b c [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'[::1] [x] [y] [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}',
+    f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "conda/"',
+    f'1.2.3.4 - - [{TIME}] "" 200 5 "" ""',
+    f'1.2.3.4 - - [{TIME}] "" 200 5 "" "conda/1 c/C"',
+    f'1.2.3.4 - - [11/Jan/2026:02:03:16 +0000 ] "GET /" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [11/Jan/2026:02:03:16  0000] "GET /" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [11/Jan/2026:02:03:16+00000] "GET /" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [11/Jan/2026 02:03:16 +0000] "GET /" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [11/Jan/2026:02:03:1é +0000] "GET /" 200 5 "-" "{AGENT}"',
+    f'1.2.3.4 - - [{TIME}] "GET /" 200 5 "-" "{AGENT}" \\',
+    f'1.2.3.4 - - [{TIME}] "GET /" 200 5 "-" "{AGENT}" "rt=0.1" "up=\\"x\\""',
+    f'1.2.3.4 - - [{TIME}] "GET /" 200 5 "-" "-"',
+    f'é - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 é "é" "{AGENT} é"',
+]
+
+
+@pytest.mark.parametrize("line", FAST_PATH_EDGES)
+def test_fast_path_edges_agree(line: str):
+    _check([line.encode()])
+
+
+def test_fast_path_edges_together_and_shuffled():
+    rng = random.Random(5)
+    lines = [line.encode() for line in FAST_PATH_EDGES * 3]
+    rng.shuffle(lines)
+    _check(lines)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_lines_of_quotes_spaces_and_brackets_agree(seed: int):
+    """Short random lines over the characters the grammar turns on."""
+    rng = random.Random(seed)
+    alphabet = ' "\\[]-0123456789/:+aé'
+    skeleton = f'1.2.3.4 - - [{TIME}] "GET /c/linux-64/a-1-0.conda" 200 5 "-" "{AGENT}"'
+    lines = []
+    for _ in range(3000):
+        data = list(skeleton)
+        for _ in range(rng.randint(1, 4)):
+            where = rng.randrange(len(data) + 1)
+            data.insert(where, rng.choice(alphabet))
+            if rng.random() < 0.3 and data:
+                del data[rng.randrange(len(data))]
+        lines.append("".join(data).encode())
+    _check(lines)

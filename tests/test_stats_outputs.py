@@ -272,3 +272,7 @@ def test_out_read_only(read_only: Path, raw: str, capsys):
         assert main(["totals", "--raw", raw, "--out", str(out)]) == 2
         assert str(out) in one_line_error(capsys)
     assert os.listdir(read_only) == []
+    totals_dir = read_only.parent / "t"
+    totals.write(totals.empty_table(), str(totals_dir), {"k": "5"})
+    assert main(["report", "--totals", str(totals_dir), "--out", str(read_only)]) == 2
+    assert str(read_only) in one_line_error(capsys)

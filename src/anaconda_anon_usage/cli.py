@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, config, tokens, useragent
+from . import __version__, config, hostid, tokens, useragent
 from .tokens import new_token
 from .useragent import KIND_NAMES, aau_user_agent
 
@@ -33,8 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
             "'conda config --set anaconda_anon_usage off' or DO_NOT_TRACK=1."
         ),
     )
-    parser.add_argument(
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
         "-p", "--prefix", help="environment to show (default: the active one)"
+    )
+    target.add_argument(
+        "-n", "--name", help="environment to show, by name (needs conda)"
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument(
@@ -89,15 +94,17 @@ def render(data: dict[str, Any], *, detail: bool = False, as_json: bool = False)
     return "\n".join(lines)
 
 
-def read_paths(prefix: str) -> list[str]:
-    """Every file consulted: configuration files that exist, the token files,
-    then every place an administrator token may be (the search path)."""
-    found = list(config.condarc_files(root_prefix=root_prefix()))
+def read_paths(prefix: str, condarc_files: Sequence[str], root: str) -> list[str]:
+    """Every file consulted: the configuration files that exist, the token
+    files, the machine-identity files of the client token's host tie, then
+    every place an administrator token may be (the search path)."""
+    found = list(condarc_files)
     client = tokens.client_token_path()
     if client:
         found.append(client)
     found.append(tokens.environment_token_path(prefix))
-    for directory in useragent.system_token_directories(root_prefix()):
+    found += hostid.identity_files()
+    for directory in useragent.system_token_directories(root):
         for base in useragent.SYSTEM_TOKEN_FILES.values():
             found += [
                 os.path.join(directory, base),
@@ -106,17 +113,63 @@ def read_paths(prefix: str) -> list[str]:
     return found
 
 
+class Target:
+    """The environment shown, and on/off, as conda decides them (asked where
+    conda is importable) or as the standard-library reader does."""
+
+    def __init__(self, prefix: str | None, name: str | None) -> None:
+        try:
+            # conda's side (not type-checked: conda ships no hints); imported
+            # only here, so the core never loads it
+            conda_settings = importlib.import_module(".conda_settings", __package__)
+            context = conda_settings.load_context(prefix, name)
+        except ImportError:
+            if name:
+                raise TargetError(
+                    "-n needs conda to find the environment; use -p PATH"
+                ) from None
+            self.prefix = os.path.abspath(prefix or current_prefix())
+            self.root = root_prefix()
+            self.condarc_files = config.condarc_files(
+                root_prefix=self.root, target_prefix=self.prefix
+            )
+            self.decision = config.resolve(
+                root_prefix=self.root, target_prefix=self.prefix
+            )
+            self.asked = "the standard-library reader"
+            return
+        except Exception as error:  # conda cannot read its configuration
+            message = str(error).strip().splitlines()
+            raise TargetError(
+                f"conda: {message[0] if message else type(error).__name__}"
+            ) from None
+        state = conda_settings.state(context)
+        self.prefix = os.path.abspath(state.prefix)
+        self.root = state.root_prefix
+        self.condarc_files = state.condarc_files
+        self.decision = state.decision
+        self.asked = "conda"
+
+
+class TargetError(Exception):
+    pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.random:
         print(new_token())
         return 0
-    prefix = os.path.abspath(args.prefix or current_prefix())
+    try:
+        target = Target(args.prefix, args.name)
+    except TargetError as error:
+        print(f"anaconda-anon-usage: {error}", file=sys.stderr)
+        return 1
     if args.paths:
-        print("\n".join(read_paths(prefix)))
+        print("\n".join(read_paths(target.prefix, target.condarc_files, target.root)))
         return 0
-    decision = config.resolve(root_prefix=root_prefix())
-    print(render(report(prefix, decision), detail=args.detail, as_json=args.json))
+    data = report(target.prefix, target.decision, target.root)
+    print(render(data, detail=args.detail, as_json=args.json))
     return 0
 
 

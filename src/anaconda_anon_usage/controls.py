@@ -1,7 +1,8 @@
 """``conda anon-usage`` and the ``conda doctor`` health check.
 
-Presentation only: conda's view of the configuration comes from the conda
-adapter, the tokens from the core, the rendering from the CLI.
+Presentation only: conda's view of the configuration comes from
+``conda_settings``, the tokens from the core, the rendering from the CLI.
+Imported only when conda runs one of them.
 """
 
 from __future__ import annotations
@@ -11,28 +12,30 @@ import os
 import sys
 from typing import Any
 
-from . import conda_adapter, hostid, tokens, useragent
+from . import conda_settings, hostid, tokens, useragent
 from .cli import render, report
-from .config import Decision
 
 SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
+CONFLICT = "argument -p/--prefix: not allowed with argument -n/--name"
+
+
+def _add_target(parser: argparse.ArgumentParser, default: Any) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-n", "--name", default=default, help="environment name")
+    where.add_argument("-p", "--prefix", default=default, help="environment path")
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    target = argparse.ArgumentParser(add_help=False)
-    where = target.add_mutually_exclusive_group()
-    where.add_argument("-n", "--name", help="environment name")
-    where.add_argument("-p", "--prefix", help="environment path")
     parser.description = SUMMARY
-    for argument in target._actions:  # -n/-p on the main command as well
-        parser._add_action(argument)
+    _add_target(parser, None)
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--detail", action="store_true", help="show token sources")
     output.add_argument("--json", action="store_true", help="print JSON")
     actions = parser.add_subparsers(dest="anon_usage_action", metavar="ACTION")
-    reset = actions.add_parser(
-        "reset", parents=[target], help="replace tokens with fresh ones"
-    )
+    reset = actions.add_parser("reset", help="replace tokens with fresh ones")
+    # also accepted after the action; given there only, so that they never
+    # reset what was given before the action
+    _add_target(reset, argparse.SUPPRESS)
     reset.add_argument("--client", action="store_true", help="the client token")
     reset.add_argument(
         "--environment", action="store_true", help="the environment's token"
@@ -57,16 +60,35 @@ def _missing_target(args: argparse.Namespace, prefix: str) -> bool:
 
 
 def show(args: argparse.Namespace) -> int:
-    is_enabled, source, prefix, root = conda_adapter.state(_context())
-    if _missing_target(args, prefix):
+    state = conda_settings.state(_context())
+    if _missing_target(args, state.prefix):
         return 1
-    data = report(prefix, Decision(is_enabled, source), root)
+    data = report(state.prefix, state.decision, state.root_prefix)
     print(render(data, detail=args.detail, as_json=args.json))
     return 0
 
 
+def _reset_one(name: str, path: str, is_enabled: bool) -> str:
+    """Replace (tokens on) or remove (tokens off) one token file; OSError
+    when it cannot."""
+    if is_enabled:
+        annotate = (
+            hostid.host_annotation(hostid.machine_identity())
+            if name == "client"
+            else None
+        )
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        value = tokens.write_new(path, annotate=annotate)
+        return f"{name} token replaced: {path} (now {value})"
+    if os.path.lexists(path):
+        os.unlink(path)
+        return f"{name} token removed: {path} (tokens are off)"
+    return f"{name} token: none stored (tokens are off)"
+
+
 def reset(args: argparse.Namespace) -> int:
-    is_enabled, _, prefix, _ = conda_adapter.state(_context())
+    state = conda_settings.state(_context())
+    prefix = state.prefix
     if _missing_target(args, prefix):
         return 1
     both = not (args.client or args.environment)
@@ -84,19 +106,7 @@ def reset(args: argparse.Namespace) -> int:
             print(f"{name} token: no place for it here; nothing to reset")
             continue
         try:
-            if is_enabled:
-                annotate = (
-                    hostid.host_annotation(hostid.machine_identity())
-                    if name == "client"
-                    else None
-                )
-                value = tokens.write_new(path, annotate=annotate)
-                print(f"{name} token replaced: {path} (now {value})")
-            elif os.path.lexists(path):
-                os.unlink(path)
-                print(f"{name} token removed: {path} (tokens are off)")
-            else:
-                print(f"{name} token: none stored (tokens are off)")
+            print(_reset_one(name, path, state.decision.enabled))
         except OSError as error:
             print(f"{name} token: cannot reset {path}: {error.strerror or error}")
             status = 1
@@ -104,13 +114,16 @@ def reset(args: argparse.Namespace) -> int:
 
 
 def switch(value: bool) -> int:
-    path = conda_adapter.set_in_user_condarc(value)
+    """``conda config --set anaconda_anon_usage VALUE``, run by conda's own
+    code; its errors (a read-only home...) are reported by conda as for
+    ``conda config``."""
+    path = conda_settings.set_in_user_condarc(value)
     word = "on" if value else "off"
     print(f"anaconda_anon_usage: {word} (written to {path})")
-    is_enabled, source, _, _ = conda_adapter.state(_context())
-    if is_enabled != value:
-        effective = "on" if is_enabled else "off"
-        print(f"note: {source} decides, so tokens stay {effective}")
+    decision = conda_settings.decide(_context())
+    if decision.enabled != value:
+        effective = "on" if decision.enabled else "off"
+        print(f"note: {decision.source} decides, so tokens stay {effective}")
     elif not value:
         print("conda now sends only the anaconda-anon-usage version.")
     return 0
@@ -121,6 +134,10 @@ def run(args: argparse.Namespace | list[str]) -> int:
         parser = argparse.ArgumentParser(prog="conda anon-usage")
         configure_parser(parser)
         args = parser.parse_args(args)
+    if getattr(args, "name", None) and getattr(args, "prefix", None):
+        # one before the action, the other after it: argparse cannot see it
+        print(f"conda anon-usage: error: {CONFLICT}", file=sys.stderr)
+        return 2
     action = getattr(args, "anon_usage_action", None)
     if action == "reset":
         return reset(args)
@@ -134,53 +151,79 @@ def run(args: argparse.Namespace | list[str]) -> int:
 OK, BAD = "✅", "❌"
 
 
-def _writable(path: str) -> bool:
-    """Could we create ``path``? Asked of the nearest existing directory."""
+def _cannot_write(path: str) -> str | None:
+    """Why a file at ``path`` could not be created or replaced; None if it can.
+
+    Asked of the nearest existing directory on the way (``access`` reports a
+    read-only file system, even to root); anything in the way that is not a
+    directory (``~/.conda`` being a file) is a reason too.
+    """
     directory = os.path.dirname(path)
-    while directory and not os.path.isdir(directory):
+    while directory and not os.path.lexists(directory):
         parent = os.path.dirname(directory)
         if parent == directory:
             break
         directory = parent
-    return os.access(directory or ".", os.W_OK | os.X_OK)
+    directory = directory or "."
+    if not os.path.isdir(directory):
+        return f"{directory} is not a directory"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return f"{directory} is not writable"
+    return None
 
 
-def _file_line(name: str, path: str | None) -> tuple[bool, str]:
+def token_health(name: str, path: str | None) -> tuple[bool, str, str | None]:
+    """(healthy, line, reason it cannot be written) for one token location:
+    one verdict, from which every line of the report is made."""
     if path is None:
-        return False, f"{name} token: no home directory, so none can be kept"
+        return False, f"{name} token: no home directory, so none is kept", None
+    problem = _cannot_write(path)
     current = tokens.read_token_file(path)
     if current.status == tokens.Status.VALID:
-        return True, f"{name} token: {path} is valid"
+        if problem:
+            return (
+                True,
+                f"{name} token: {path} is valid (kept as it is: {problem})",
+                problem,
+            )
+        return True, f"{name} token: {path} is valid", None
+    if current.status == tokens.Status.UNUSABLE:
+        return False, f"{name} token: {path} cannot be used: {current.reason}", problem
+    if problem:
+        state = (
+            "does not exist"
+            if current.status == tokens.Status.MISSING
+            else "is malformed"
+        )
+        return (
+            False,
+            f"{name} token: {path} {state} and cannot be made: {problem} (left out)",
+            problem,
+        )
     if current.status == tokens.Status.MISSING:
-        return True, f"{name} token: {path} not yet created (made on first use)"
-    if current.status == tokens.Status.INVALID:
-        return True, f"{name} token: {path} is malformed (replaced on next use)"
-    return False, f"{name} token: {path} cannot be used: {current.reason}"
+        return True, f"{name} token: {path} not yet created (made on first use)", None
+    return True, f"{name} token: {path} is malformed (replaced on next use)", None
 
 
 def health_check(prefix: str, verbose: bool) -> None:
     context = _context()
-    is_enabled = conda_adapter.enabled(context)
-    source = conda_adapter.deciding_source(context)
+    decision = conda_settings.decide(context)
     print("Anonymous usage tokens (anaconda-anon-usage):")
-    state = "enabled" if is_enabled else "disabled"
-    print(f"{OK} tokens are {state} (decided by: {source})")
-    if not is_enabled:
-        return
-    checks = [
-        ("client", tokens.client_token_path()),
-        ("environment", tokens.environment_token_path(prefix)),
-    ]
-    unwritable = []
-    for name, path in checks:
-        healthy, line = _file_line(name, path)
+    state = "enabled" if decision.enabled else "disabled"
+    print(f"{OK} tokens are {state} (decided by: {decision.source})")
+    if not decision.enabled:
+        return  # nothing is read or made while tokens are off
+    locations = [("client", tokens.client_token_path())]
+    if tokens.is_conda_environment(prefix):
+        locations.append(("environment", tokens.environment_token_path(prefix)))
+    problems = []
+    for name, path in locations:
+        healthy, line, problem = token_health(name, path)
         print(f"{OK if healthy else BAD} {line}")
-        if path is not None and not _writable(path):
-            unwritable.append(os.path.dirname(path))
-    if unwritable:
-        print(
-            f"{BAD} cannot write: {', '.join(unwritable)} (those tokens are left out)"
-        )
+        if path is None or problem or not healthy:
+            problems.append(name)
+    if problems:
+        print(f"{BAD} not every token can be kept: {', '.join(problems)}")
     else:
         print(f"{OK} every token location is writable")
     if verbose:

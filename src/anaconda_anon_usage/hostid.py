@@ -84,6 +84,14 @@ def _macos_identity() -> str | None:  # pragma: no cover - not run on Linux CI
     return f"macos:{uuid.UUID(bytes=buffer.raw)}"
 
 
+def identity_files() -> list[str]:
+    """The files the machine identity is read from (or, for the container
+    markers, whose existence is checked) on this platform."""
+    if sys.platform.startswith("linux"):
+        return [*LINUX_ID_FILES, *CONTAINER_MARKERS]
+    return []
+
+
 def machine_identity() -> str | None:
     """This machine's stable identity, or None where it cannot be had cheaply."""
     try:

@@ -63,7 +63,16 @@ def conda_subcommands() -> Iterator[types.CondaSubcommand]:
     )
 
 
+HEALTH_SUMMARY = (
+    "Anonymous usage tokens: whether they are sent, and whether each token "
+    "file can be read and kept"
+)
+
+
 @plugins.hookimpl
 def conda_health_checks() -> Iterator[types.CondaHealthCheck]:
-    # Only called by conda >= 23.11, which has ``conda doctor``.
-    yield types.CondaHealthCheck(name=NAME, action=_health_check)
+    # Only called by conda >= 23.11, which has ``conda doctor``; a summary
+    # (shown by ``conda doctor --list``) only where the type has the field.
+    fields = getattr(types.CondaHealthCheck, "__dataclass_fields__", {})
+    extra = {"summary": HEALTH_SUMMARY} if "summary" in fields else {}
+    yield types.CondaHealthCheck(name=NAME, action=_health_check, **extra)

@@ -8,6 +8,10 @@ import sys
 from collections.abc import Sequence
 
 EXTRA_HINT = "aau-stats needs the stats extra: pip install 'anaconda-anon-usage[stats]'"
+SPARK_HINT = (
+    "aau-stats --engine spark needs the spark extra (and Java 17+): "
+    "pip install 'anaconda-anon-usage[spark]'"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,9 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", help="log files (plain, .gz, .xz, .bz2); - for stdin"
     )
     _raw_option(ingest)
+    _engine_options(ingest)
 
     totals = commands.add_parser("totals", help="weekly totals for complete weeks")
     _raw_option(totals)
+    _engine_options(totals)
+    totals.add_argument(
+        "--approximate",
+        type=float,
+        default=None,
+        metavar="RSD",
+        help="spark engine: HyperLogLog++ distinct counts with this relative "
+        "standard error (e.g. 0.01); the output is labelled approximate",
+    )
     totals.add_argument(
         "--out", default="aau-totals", help="directory (default: %(default)s)"
     )
@@ -71,6 +85,27 @@ def _raw_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default="aau-raw",
         help="raw dataset directory (default: %(default)s)",
+    )
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        default="local",
+        help="local: polars on this machine (default); spark: Apache Spark",
+    )
+    parser.add_argument(
+        "--master",
+        default=None,
+        help="spark engine: the master URL (default: spark-submit's, "
+        "spark-defaults.conf's, else local[*])",
+    )
+    parser.add_argument(
+        "--conf",
+        action="append",
+        metavar="KEY=VALUE",
+        help="spark engine: a Spark property (repeatable)",
     )
 
 
@@ -208,6 +243,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         import polars  # noqa: F401
     except ImportError:
         print(EXTRA_HINT, file=sys.stderr)
+        return 2
+    if getattr(args, "engine", "local") == "spark":
+        try:
+            from .spark import commands as spark
+        except ImportError:
+            print(SPARK_HINT, file=sys.stderr)
+            return 2
+        return {"ingest": spark.run_ingest, "totals": spark.run_totals}[args.command](
+            args
+        )
+    if getattr(args, "approximate", None) is not None:
+        print("aau-stats: --approximate needs --engine spark", file=sys.stderr)
         return 2
     commands = {
         "ingest": run_ingest,

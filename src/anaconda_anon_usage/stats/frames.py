@@ -8,6 +8,7 @@ to identical results. This is where the ingest speed comes from.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import NamedTuple
 
 import polars as pl
@@ -48,9 +49,12 @@ def _value_of_first(agent: pl.Expr, pattern: str) -> pl.Expr:
     return agent.str.extract(r"(?:^| )" + name + "/(" + value + r")(?: |$)", 1)
 
 
-def _positional(agent: pl.Expr, index: int) -> pl.Expr:
+POSITIONAL = ((2, "python"), (3, "os"), (4, "distribution"))
+
+
+def _positional(parts: pl.Expr, index: int) -> pl.Expr:
     """Part ``index`` of ``agent.split(" ")`` when it contains a ``/``."""
-    part = agent.str.extract("^" + "[^ ]* " * index + "([^ ]*)", 1)
+    part = parts.list.get(index, null_on_oob=True)
     return pl.when(part.str.contains("/", literal=True)).then(part)
 
 
@@ -60,44 +64,144 @@ def _unescape(column: pl.Expr) -> pl.Expr:
     )
 
 
-def _timestamp(time: pl.Expr) -> pl.Expr:
-    """``lineformat.parse_time`` in integer arithmetic: no lenient parser."""
-    parts = time.str.extract_groups(lf.TIME)
-    number = [parts.struct.field(str(n)).cast(pl.Int64) for n in range(1, 10)]
-    day, _, year, hour, minute, second, _, off_h, off_m = number
-    month = parts.struct.field("2").replace_strict(
-        {name: n for n, name in enumerate(lf.MONTHS, 1)}, return_dtype=pl.Int64
+def _timestamps(times: pl.Series) -> pl.DataFrame:
+    """``lineformat.parse_time`` of each distinct time, in integer arithmetic
+    (no lenient parser): columns ``time`` and ``timestamp``, valid times only."""
+    frame = (
+        pl.DataFrame({"time": times.drop_nulls().unique()})
+        .lazy()
+        .filter(pl.col("time").str.contains(lf.TIME))  # ASCII, fixed width
     )
-    sign = pl.when(parts.struct.field("7") == "-").then(-1).otherwise(1)
+    time = pl.col("time")
+    frame = frame.with_columns(
+        *(
+            time.str.slice(start, width).cast(pl.Int64).alias(name)
+            for name, start, width in (
+                ("day", 0, 2),
+                ("year", 7, 4),
+                ("hour", 12, 2),
+                ("minute", 15, 2),
+                ("second", 18, 2),
+                ("off_h", 22, 2),
+                ("off_m", 24, 2),
+            )
+        ),
+        time.str.slice(3, 3)
+        .replace_strict(
+            {name: n for n, name in enumerate(lf.MONTHS, 1)}, return_dtype=pl.Int64
+        )
+        .alias("month"),
+        pl.when(time.str.slice(21, 1) == "-").then(-1).otherwise(1).alias("sign"),
+    )
+    day, year, month = pl.col("day"), pl.col("year"), pl.col("month")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_days = (
+    frame = frame.with_columns(
         pl.when(month == 2)
         .then(28 + leap.cast(pl.Int64))
         .otherwise(30 + (month + month // 8) % 2)
-    )
+        .alias("month_days"),
+        # days from the civil date (H. Hinnant's algorithm; years >= 1)
+        (year - (month <= 2).cast(pl.Int64)).alias("y"),
+    ).with_columns((pl.col("y") // 400).alias("era"))
+    frame = frame.with_columns((pl.col("y") - pl.col("era") * 400).alias("yoe"))
+    yoe = pl.col("yoe")
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    days = (
+        pl.col("era") * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + day_of_year
+    ) - 719468
     valid = (
         (year >= 1)
         & (day >= 1)
-        & (day <= month_days)
-        & (hour <= 23)
-        & (minute <= 59)
-        & (second <= 59)
-        & (off_h <= 23)
-        & (off_m <= 59)
+        & (day <= pl.col("month_days"))
+        & (pl.col("hour") <= 23)
+        & (pl.col("minute") <= 59)
+        & (pl.col("second") <= 59)
+        & (pl.col("off_h") <= 23)
+        & (pl.col("off_m") <= 59)
     )
-    # days from the civil date (H. Hinnant's algorithm; years from 1 are >= 0)
-    y = year - (month <= 2).cast(pl.Int64)
-    era = y // 400
-    year_of_era = y - era * 400
-    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    days = era * 146097 + day_of_era - 719468
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second
-    return pl.when(valid).then(seconds - sign * (off_h * 3600 + off_m * 60))
+    stamp = (
+        days * 86400
+        + pl.col("hour") * 3600
+        + pl.col("minute") * 60
+        + pl.col("second")
+        - pl.col("sign") * (pl.col("off_h") * 3600 + pl.col("off_m") * 60)
+    )
+    return frame.filter(valid).select("time", stamp.alias("timestamp")).collect()
 
 
-def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
-    """Parse whole lines (``data`` ends at a line boundary)."""
+# The fast path: most lines have no backslash, so their quoted fields are
+# plain text between double quotes, and splitting the line on ``"`` gives
+# them without running the whole-line regular expression (with its capture
+# groups, the slowest step). A line is taken on the fast path only when the
+# parts between the quotes show the grammar of ``lf.LINE`` exactly; every
+# other line (escapes, quotes where no field has them, garbage) goes through
+# ``lf.LINE`` as it is. See ``_fields``.
+QUOTES = 7  # parts around the first six double quotes, and the rest
+# ``lf.LINE`` up to the first quote, for a time of 26 characters (as a valid
+# one is): the time is then the 26 characters before the final "] "
+HEAD = r"^[^ ]+ [^ ]+ [^ ]+ \[[^\]]{26}\] $"
+MIDDLE = r"^ [0-9]{3} [^ ]+ $"  # status and size, between the 2nd and 3rd quotes
+
+
+def _fields(lines: pl.Series) -> pl.DataFrame:
+    """``line, time, request, status, agent`` of each line (nulls when it
+    does not match ``lf.LINE``), as ``lf.LINE_RE`` would capture them.
+
+    On the fast path (no backslash; parts ``head "request" middle "referer"
+    " " "agent" rest``), ``lf.LINE`` matches when ``head`` matches ``HEAD``,
+    ``middle`` matches ``MIDDLE`` and ``rest`` is empty or starts with a
+    space, and its groups are these parts: without a backslash a quoted
+    field is ``"[^"]*"``, and ``HEAD`` and ``MIDDLE`` hold no quote, so the
+    regular expression cannot place the quotes elsewhere. Every other line
+    goes through ``lf.LINE`` itself."""
+    line = pl.col("line")
+    head, middle, rest = pl.col("head"), pl.col("middle"), pl.col("rest")
+    split = (
+        pl.DataFrame({"line": lines})
+        .with_columns(
+            line.str.splitn('"', QUOTES)
+            .struct.rename_fields(
+                ["head", "request", "middle", "referer", "between", "agent", "rest"]
+            )
+            .alias("parts")
+        )
+        .unnest("parts")
+    )
+    fast = (
+        ~line.str.contains("\\", literal=True)
+        & rest.is_not_null()
+        & (pl.col("between") == " ")
+        & ((rest == "") | rest.str.starts_with(" "))
+        & middle.str.contains(MIDDLE)
+        & head.str.contains(HEAD)
+    ).fill_null(False)
+    frame = split.select(
+        line,
+        fast.alias("fast"),
+        head.str.slice(-28, 26).alias("time"),
+        "request",
+        middle.str.slice(1, 3).alias("status"),
+        "agent",
+    )
+    slow = frame.get_column("fast").not_().arg_true()
+    if len(slow):
+        groups = lines.gather(slow).str.extract_groups(lf.LINE).struct.unnest()
+        frame = frame.with_columns(
+            frame.get_column(name).scatter(slow, groups.get_column(name))
+            for name in ("time", "request", "status", "agent")
+        )
+    return frame.drop("fast")
+
+
+def parse_chunk(
+    data: bytes,
+    examples: int = 5,
+    agents: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> Chunk:
+    """Parse whole lines (``data`` ends at a line boundary). ``agents``, if
+    given, turns the table of distinct conda user-agents (``client``,
+    ``session``, ``environment``, ``admin`` columns as parsed) into the one
+    joined to the requests: ingest hashes the tokens there."""
     separator_lines: list[str] = []
     if data and not data.endswith(b"\n"):  # a last line without its newline
         data += b"\n"
@@ -115,12 +219,13 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
     total = len(lines) + len(separator_lines)
     # read_csv gives no row after the last newline, and drops the one "\r"
     # before each newline, as parse_line does
-    frame = pl.DataFrame({"line": lines})
-    fields = frame.select(
-        pl.col("line"),
-        pl.col("line").str.extract_groups(lf.LINE).alias("m"),
-    ).unnest("m")
-    fields = fields.with_columns(_timestamp(pl.col("time")).alias("timestamp"))
+    fields = _fields(lines)
+    fields = fields.join(
+        _timestamps(fields.get_column("time")),
+        on="time",
+        how="left",
+        maintain_order="left",
+    )
     blank = pl.col("line").is_null() | (pl.col("line") == "")
     valid = pl.col("timestamp").is_not_null()
     malformed = fields.filter(~blank & ~valid)
@@ -130,7 +235,7 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
         pl.col("timestamp").max().alias("last"),
     ).row(0)
     hours = (parsed.get_column("timestamp") // 3600).unique().sort()
-    conda = _conda_requests(parsed)
+    conda = _conda_requests(parsed, agents)
     example_lines = (
         separator_lines + malformed.get_column("line").head(examples).to_list()
     )[:examples]
@@ -146,21 +251,24 @@ def parse_chunk(data: bytes, examples: int = 5) -> Chunk:
 
 
 def _agent_fields(agents: pl.Series) -> pl.DataFrame:
-    """Parse each distinct conda user-agent once."""
+    """Parse each distinct conda user-agent (as logged: escaped) once."""
     agent = pl.col("agent")
+    parts = pl.col("parts")
     has_admin = agent.str.contains(r"(?:^| )[iom]/")
     admin = (
         pl.when(has_admin)
-        .then(agent)
-        .otherwise(pl.lit(""))
-        .str.split(" ")
+        .then(parts)
+        .otherwise(pl.lit([], pl.List(pl.String)))
         .list.eval(pl.element().filter(pl.element().str.contains(lf.ADMIN_PART)))
     )
-    return pl.DataFrame({"agent": agents}).with_columns(
+    frame = pl.DataFrame({"logged": agents}).with_columns(
+        _unescape(pl.col("logged")).alias("agent")
+    )
+    return frame.with_columns(agent.str.split(" ").alias("parts")).select(
+        "logged",
+        "agent",
         agent.str.extract(r"^conda/([^ ]*)", 1).alias("conda_version"),
-        _positional(agent, 2).alias("python"),
-        _positional(agent, 3).alias("os"),
-        _positional(agent, 4).alias("distribution"),
+        *(_positional(parts, n).alias(name) for n, name in POSITIONAL),
         *(
             _value_of_first(agent, pattern).alias(name)
             for name, pattern in lf.PART_PATTERNS.items()
@@ -201,17 +309,25 @@ def _request_fields(requests: pl.Series) -> pl.DataFrame:
     )
 
 
-def _conda_requests(parsed: pl.DataFrame) -> pl.DataFrame:
-    requests = parsed.with_columns(_unescape(pl.col("agent")).alias("agent")).filter(
-        pl.col("agent").str.starts_with("conda/")
-    )
+def _conda_requests(
+    parsed: pl.DataFrame,
+    convert: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    # The logged agent starts with "conda/" exactly when the unescaped one does
+    # (unescaping changes nothing before the first backslash).
+    requests = parsed.filter(pl.col("agent").str.starts_with("conda/"))
     agents = _agent_fields(requests.get_column("agent").unique())
+    if convert is not None:
+        agents = convert(agents)
     targets = _request_fields(requests.get_column("request").unique())
     return (
         requests.select(
-            "timestamp", pl.col("status").cast(pl.Int64), "request", "agent"
+            "timestamp",
+            pl.col("status").cast(pl.Int64),
+            "request",
+            pl.col("agent").alias("logged"),
         )
         .join(targets, on="request", how="left", maintain_order="left")
-        .join(agents, on="agent", how="left", maintain_order="left")
+        .join(agents, on="logged", how="left", maintain_order="left")
         .select(REQUEST_COLUMNS)
     )

@@ -21,12 +21,14 @@ their last line is read as it is.
 from __future__ import annotations
 
 import bz2
+import collections
 import gzip
 import hashlib
 import io
 import lzma
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
     from hashlib import _Hash
 
 CHUNK_BYTES = 16 * 1024 * 1024
-ROWS_PER_FILE = 1_000_000  # rows of one Parquet file, at most
+PARSERS = 2  # blocks parsed at once
+ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
 # Decompressors by the file's first bytes. The caller closes the raw file.
@@ -78,6 +81,13 @@ class _CountingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def read(self, size: int = -1) -> bytes:
+        """Plain files are read through this directly: no copy."""
+        data = self.stream.read(size)
+        self.count += len(data)
+        self.progress(len(data))
+        return data
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self.stream.read(len(buffer))
@@ -193,15 +203,46 @@ class _Totals:
 
 
 class _Tokens:
-    """Keyed hashes of the token columns, each distinct value hashed once."""
+    """Keyed hashes of the token columns. sha256 runs in Python, so each
+    distinct value is hashed once: per chunk, and across chunks through a
+    cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
+    whatever the size of the log)."""
+
+    CACHE_LIMIT = 200_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
+        self.cache: dict[str, dict[str, int]] = {}
+        self.lock = threading.Lock()  # parse threads share the cache
+
+    def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """(distinct non-empty values, their keyed hashes) of one kind."""
+        distinct = values.filter(values.is_not_null() & (values != "")).unique()
+        texts: list[str] = distinct.to_list()
+        cache = self.cache.setdefault(kind, {})
+        new = [value for value in texts if value not in cache]
+        if len(cache) + len(new) > self.CACHE_LIMIT:
+            cache.clear()
+            new = texts
+        if new:
+            prefix = hashlib.sha256((self.dataset.key_hex + kind + "/").encode())
+            digests = []
+            for value in new:
+                digest = prefix.copy()
+                digest.update(value.encode())
+                digests.append(digest.digest()[:8])
+            # dataset.keyed_hash, vectorised: big-endian signed, 0 -> 1
+            hashed = (
+                pl.Series(digests, dtype=pl.Binary)
+                .bin.reinterpret(dtype=pl.Int64, endianness="big")
+                .replace(0, 1)
+            )
+            cache.update(zip(new, hashed.to_list(), strict=True))
+        return distinct, pl.Series([cache[value] for value in texts], dtype=pl.Int64)
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
-        values = [v for v in frame.get_column(column).unique().to_list() if v]
-        mapping = self.dataset.hash_tokens(kind, values)
-        return pl.col(column).replace_strict(mapping, default=0, return_dtype=pl.Int64)
+        old, new = self.mapping(kind, frame.get_column(column))
+        return pl.col(column).replace_strict(old, new, default=0, return_dtype=pl.Int64)
 
     def admin(self, frame: pl.DataFrame) -> pl.Expr:
         mapping = {
@@ -216,18 +257,28 @@ class _Tokens:
             mapping, default="", return_dtype=pl.String
         )
 
-    def stored(self, conda: pl.DataFrame) -> pl.DataFrame:
-        """The requests of a chunk as stored: day, fields, tokens hashed."""
-        if conda.is_empty():
-            return conda
-        conda = conda.with_columns(pl.col("admin").list.join(" "))
-        return conda.with_columns(
-            (pl.col("timestamp") // SECONDS_PER_DAY).alias("day"),
-            self.column(conda, "client", "c").alias("client"),
-            self.column(conda, "session", "s").alias("session"),
-            self.column(conda, "environment", "e").alias("environment"),
-            self.admin(conda).alias("admin"),
-        )
+    def agents(self, agents: pl.DataFrame) -> pl.DataFrame:
+        """A chunk's table of distinct user-agents with their tokens hashed
+        (``frames.parse_chunk`` calls it from its thread, before the table is
+        joined to the requests: far fewer rows than requests)."""
+        with self.lock:
+            if agents.is_empty():
+                return agents.with_columns(
+                    pl.col("client", "session", "environment").cast(pl.Int64),
+                    pl.col("admin").cast(pl.String),
+                )
+            agents = agents.with_columns(pl.col("admin").list.join(" "))
+            return agents.with_columns(
+                self.column(agents, "client", "c").alias("client"),
+                self.column(agents, "session", "s").alias("session"),
+                self.column(agents, "environment", "e").alias("environment"),
+                self.admin(agents).alias("admin"),
+            )
+
+
+def _stored(conda: pl.DataFrame) -> pl.DataFrame:
+    """The requests of a chunk (tokens hashed) as stored: with their day."""
+    return conda.with_columns((pl.col("timestamp") // SECONDS_PER_DAY).alias("day"))
 
 
 def _checkpoints(entries: list[LedgerEntry], after: int) -> dict[int, set[str]]:
@@ -278,13 +329,14 @@ def ingest_stream(
             totals.first = first if totals.first is None else min(totals.first, first)
             totals.last = last if totals.last is None else max(totals.last, last)
         totals.hours.update(parsed.hours)
-        writer.add(tokens.stored(parsed.conda))
+        writer.add(_stored(parsed.conda))
 
-    # Parse the next block (polars, without the GIL) while this thread reads,
-    # hashes and writes: at most two blocks are in memory at once.
+    # Parse blocks in worker threads (polars runs without the GIL) while this
+    # thread reads, hashes and writes: at most PARSERS + 1 blocks are in
+    # memory at once, and they are taken in order.
     try:
-        with ThreadPoolExecutor(max_workers=1) as parser:
-            in_flight: Future[Chunk] | None = None
+        with ThreadPoolExecutor(max_workers=PARSERS) as parser:
+            in_flight: collections.deque[Future[Chunk]] = collections.deque()
             for block in blocks(stream, CHUNK_BYTES):
                 if not block.endswith(b"\n") and not finished:
                     notes.append(
@@ -305,12 +357,12 @@ def ingest_stream(
                         block[cut - 1 : cut] == b"\n" or cut == len(block)
                     ):
                         matched = cut
-                digest.update(block[done:])
+                digest.update(block[done:] if done else block)
                 if matched is not None:
                     # Everything up to here was read before: start over after it.
-                    if in_flight is not None:
-                        in_flight.result()
-                        in_flight = None
+                    for future in in_flight:
+                        future.result()
+                    in_flight.clear()
                     dataset.abandon(piece)
                     piece = dataset.new_piece()
                     writer = PieceWriter(piece, ROWS_PER_FILE)
@@ -320,12 +372,13 @@ def ingest_stream(
                 offset = end
                 if not block:
                     continue
-                submitted = parser.submit(parse_chunk, block, examples)
-                if in_flight is not None:
-                    take(in_flight.result())
-                in_flight = submitted
-            if in_flight is not None:
-                take(in_flight.result())
+                in_flight.append(
+                    parser.submit(parse_chunk, block, examples, tokens.agents)
+                )
+                if len(in_flight) >= PARSERS:
+                    take(in_flight.popleft().result())
+            while in_flight:
+                take(in_flight.popleft().result())
         if offset == piece_start:
             dataset.abandon(piece)
             status = (
@@ -395,8 +448,11 @@ def ingest_path(
                 raw.seek(start.offset)
                 progress(start.offset)
             reader = _CountingReader(raw, progress)
-            buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
-            stream = MAGIC[magic](buffered) if magic else buffered
+            stream: BinaryIO = (
+                MAGIC[magic](io.BufferedReader(reader, buffer_size=1024 * 1024))
+                if magic
+                else reader  # type: ignore[assignment]
+            )
 
             def describe() -> dict[str, object]:
                 # how the file looked as read, to skip it cheaply next time

@@ -228,17 +228,27 @@ def _charts(table: pl.DataFrame, directory: str) -> pl.DataFrame:
 
 
 def _footer(meta: Mapping[str, str]) -> str:
-    return (
+    footer = (
         "Counts are of anonymous random tokens; weeks start Monday 00:00 UTC; a "
         f"cell backed by fewer than {meta.get('k', 'k')} distinct clients is not "
         "published."
     )
+    if meta.get("approximate") == "true":  # Spark's HyperLogLog mode
+        footer = f"APPROXIMATE: {meta.get('approximate_note', '')}. " + footer
+    return footer
+
+
+def _title(meta: Mapping[str, str]) -> str:
+    title = "Anonymous conda usage: weekly totals"
+    if meta.get("approximate") == "true":
+        title += " (APPROXIMATE distinct counts)"
+    return title
 
 
 def _markdown(
     table: pl.DataFrame, packages: pl.DataFrame | None, meta: Mapping[str, str]
 ) -> str:
-    lines = ["# Anonymous conda usage: weekly totals", ""]
+    lines = [f"# {_title(meta)}", ""]
     if packages is None:
         lines += ["No complete week has been ingested yet.", ""]
     else:
@@ -300,9 +310,9 @@ def _html(
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Anonymous conda usage: weekly totals</title>",
+        f"<title>{escape(_title(meta))}</title>",
         f"<style>{STYLE}</style></head><body>",
-        "<h1>Anonymous conda usage: weekly totals</h1>",
+        f"<h1>{escape(_title(meta))}</h1>",
     ]
     if packages is None:
         parts.append("<p>No complete week has been ingested yet.</p>")

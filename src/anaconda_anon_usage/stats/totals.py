@@ -44,6 +44,9 @@ COLUMNS = (
     "multi_session_clients",
 )
 CLASSES = COLUMNS[-2:]
+# An approximate table (metadata approximate=true, Spark's HyperLogLog) is
+# never published under the exact table's name.
+CSV_NAMES = {False: "weekly.csv", True: "weekly-approximate.csv"}
 DIMENSIONS = ("conda_version", "os", "platform", "python_version", "channel", "package")
 
 
@@ -199,39 +202,43 @@ def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
     )
 
 
-def _distinct(column: str) -> pl.Expr:
+def _distinct(column: str, name: str) -> pl.Expr:
+    """Distinct non-null values: ``n_unique`` counts null as one value. (A
+    plain ``n_unique`` is one of polars' fast group-by aggregations; a
+    filtered one is evaluated group by group, many times slower.)"""
+    values = pl.col(column)
     return (
-        pl.col(column)
-        .filter(pl.col(column) != 0)
-        .n_unique()
-        .alias(
-            {"client": "clients", "environment": "environments", "session": "sessions"}[
-                column
-            ]
-        )
-    )
+        values.n_unique().cast(pl.Int64) - (values.null_count() > 0).cast(pl.Int64)
+    ).alias(name)
 
 
-def _clients_of_class(single: bool) -> pl.Expr:
-    wanted = pl.col("single") if single else ~pl.col("single")
-    name = "single_session_clients" if single else "multi_session_clients"
-    return (
-        pl.col("client").filter((pl.col("client") != 0) & wanted).n_unique().alias(name)
+def _counted(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The columns ``METRICS`` count: a token that was not sent (0), or a
+    client not of the class, is null so that it is not counted."""
+    client, single = pl.col("client"), pl.col("single")
+    return frame.with_columns(
+        *(
+            pl.when(pl.col(column) != 0).then(pl.col(column)).alias(f"{column}_sent")
+            for column in ("client", "environment", "session")
+        ),
+        pl.when((client != 0) & single).then(client).alias("single_client"),
+        pl.when((client != 0) & ~single).then(client).alias("multi_client"),
+        (client == 0).cast(pl.Int64).alias("untokenized"),
+        ((pl.col("kind") == "package") & (pl.col("status") == 200))
+        .cast(pl.Int64)
+        .alias("download"),
     )
 
 
 METRICS = [
-    _distinct("client"),
-    _distinct("environment"),
-    _distinct("session"),
-    pl.col("hits").sum().alias("hits"),
-    pl.col("hits").filter(pl.col("client") == 0).sum().alias("untokenized_hits"),
-    pl.col("hits")
-    .filter((pl.col("kind") == "package") & (pl.col("status") == 200))
-    .sum()
-    .alias("downloads"),
-    _clients_of_class(True),
-    _clients_of_class(False),
+    _distinct("client_sent", "clients"),
+    _distinct("environment_sent", "environments"),
+    _distinct("session_sent", "sessions"),
+    pl.len().cast(pl.Int64).alias("hits"),
+    pl.col("untokenized").sum().alias("untokenized_hits"),
+    pl.col("download").sum().alias("downloads"),
+    _distinct("single_client", CLASSES[0]),
+    _distinct("multi_client", CLASSES[1]),
 ]
 
 
@@ -240,13 +247,14 @@ def session_classes(frame: pl.DataFrame) -> pl.DataFrame:
     all its requests of that week carry at most one distinct non-zero
     session hash (a CI job: fresh home, one conda run, never back)."""
     return (
-        frame.filter(pl.col("client") != 0)
-        .group_by("monday", "client")
-        .agg(
-            (pl.col("session").filter(pl.col("session") != 0).n_unique() <= 1).alias(
-                "single"
-            )
+        frame.lazy()
+        .filter(pl.col("client") != 0)
+        .with_columns(
+            pl.when(pl.col("session") != 0).then(pl.col("session")).alias("sent")
         )
+        .group_by("monday", "client")
+        .agg((_distinct("sent", "sessions") <= 1).alias("single"))
+        .collect()
     )
 
 
@@ -256,16 +264,18 @@ def weekly_rows(
     """The published table (``COLUMNS``) from the requests of complete weeks
     (``load_requests``' columns) and each client's first Monday."""
     classes = session_classes(frame)
-    frame = frame.join(classes, on=["monday", "client"], how="left").with_columns(
-        pl.col("single").fill_null(True)
+    counted = _counted(
+        frame.lazy()
+        .join(classes.lazy(), on=["monday", "client"], how="left")
+        .with_columns(pl.col("single").fill_null(True))
     )
     parts = [
-        frame.group_by("monday")
+        counted.group_by("monday")
         .agg(METRICS)
         .with_columns(pl.lit("all").alias("dimension"), pl.lit("").alias("value"))
     ]
     for dimension in DIMENSIONS:
-        subset = frame.filter(pl.col(dimension) != "")
+        subset = counted.filter(pl.col(dimension) != "")
         if dimension == "package":
             subset = subset.filter(pl.col("kind") == "package")
         parts.append(
@@ -275,7 +285,8 @@ def weekly_rows(
             .with_columns(pl.lit(dimension).alias("dimension"))
         )
     clients = (
-        classes.with_columns(
+        classes.lazy()
+        .with_columns(
             pl.col("client")
             .replace_strict(first_seen, return_dtype=pl.Int64)
             .alias("first")
@@ -284,13 +295,15 @@ def weekly_rows(
             pl.when(pl.col("first") == pl.col("monday"))
             .then(pl.lit("new"))
             .otherwise(pl.lit("returning"))
-            .alias("value")
+            .alias("value"),
+            pl.when(pl.col("single")).then(pl.col("client")).alias("single_client"),
+            pl.when(~pl.col("single")).then(pl.col("client")).alias("multi_client"),
         )
         .group_by("monday", "value")
         .agg(
-            pl.col("client").n_unique().alias("clients"),
-            pl.col("client").filter(pl.col("single")).n_unique().alias(CLASSES[0]),
-            pl.col("client").filter(~pl.col("single")).n_unique().alias(CLASSES[1]),
+            pl.col("client").n_unique().cast(pl.Int64).alias("clients"),
+            _distinct("single_client", CLASSES[0]),
+            _distinct("multi_client", CLASSES[1]),
         )
         .with_columns(
             pl.lit("client_status").alias("dimension"),
@@ -299,10 +312,11 @@ def weekly_rows(
     )
     parts.append(clients)
     columns = ["monday", *COLUMNS[1:]]
+    # one plan: the breakdowns share the join and run in parallel
     table = pl.concat(
         [part.select(columns) for part in parts], how="vertical_relaxed"
     ).with_columns(pl.col(COLUMNS[3:]).cast(pl.Int64))
-    published = table.filter(pl.col("clients") >= k)
+    published = table.filter(pl.col("clients") >= k).collect()
     return (
         published.with_columns(
             pl.col("monday")
@@ -392,8 +406,9 @@ def write(
                 )
         finally:
             connection.close()
-        with open(os.path.join(staging, "weekly.csv"), "w", newline="") as stream:
+        csv_name = CSV_NAMES[metadata.get("approximate") == "true"]
+        with open(os.path.join(staging, csv_name), "w", newline="") as stream:
             writer = csv.writer(stream)
             writer.writerow(COLUMNS)
             writer.writerows(table.iter_rows())
-    return os.path.join(directory, "totals.db"), os.path.join(directory, "weekly.csv")
+    return os.path.join(directory, "totals.db"), os.path.join(directory, csv_name)

@@ -1,0 +1,405 @@
+"""``aau-stats ingest --engine spark``: logs into the same raw dataset.
+
+Spark parses the lines (``parse.parse_lines``), hashes the tokens with the
+dataset's key in Spark SQL (``sha2``, the contract's construction) and writes
+the Parquet files of every piece into staging in one job; the driver then
+commits each piece through the dataset's own commit protocol, with the same
+ledger fields the local engine records.
+
+Which logs are new is decided in Python on the driver, with the local
+engine's code, for every file the driver can read: the same quick key and the
+same content fingerprint (sha256 of the decompressed content), so a log
+ingested by one engine is skipped by the other. Logs the driver cannot read
+(``s3a://``, ``hdfs://``, ``gs://``...) are recognised by their URI, size and
+modification time as Hadoop's file system reports them.
+
+The raw dataset must be a directory the driver and every executor see (a
+local path in local mode; a shared mount on a cluster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import lzma
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from .. import ingest as local
+from ..dataset import RawDataset, hour_ranges
+from ..ingest import FileResult
+from .parse import parse_lines, read_lines
+
+EXAMPLES = 5
+# What Spark (Hadoop) decompresses, by the file's name.
+CODECS = {".gz": b"\x1f\x8b", ".bz2": b"BZh"}
+NO_CODEC = (".xz", ".zst", ".lz4", ".snappy", ".deflate", ".z")
+
+
+@dataclass
+class Source:
+    """One log to read: where Spark finds it and what the ledger records."""
+
+    name: str  # as given (or as found by a glob)
+    uri: str  # what Spark reads
+    fields: dict[str, Any] = field(default_factory=dict)  # ledger fields known now
+    piece: Any = None
+
+
+def hashed(key_hex: str, kind: str, value: Column) -> Column:
+    """The contract's keyed hash of a token value; 0 for no token."""
+    digest = F.sha2(F.concat(F.lit(key_hex + kind + "/"), value), 256)
+    number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
+    number = F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
+    return F.when(value.isNull(), F.lit(0).cast("long")).otherwise(number)
+
+
+def hashed_admin(key_hex: str, parts: Column) -> Column:
+    """Each ``K/V`` administrator token hashed, joined by spaces."""
+
+    def one(part: Column) -> Column:
+        digest = F.sha2(F.concat(F.lit(key_hex), part), 256)
+        number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
+        return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
+
+    return F.array_join(F.transform(parts, lambda p: one(p).cast("string")), " ")
+
+
+def stored(parsed: DataFrame, key_hex: str) -> DataFrame:
+    """Conda requests as the dataset stores them (contract column types)."""
+    day = F.floor(F.col("timestamp") / 86400).cast("int")
+    return parsed.filter(F.col("line_kind") == "conda").select(
+        "piece",
+        day.alias("day"),
+        F.col("status").cast("short").alias("status"),
+        *(
+            F.col(name)
+            for name in (
+                "channel",
+                "subdir",
+                "kind",
+                "package",
+                "version",
+                "conda_version",
+                "python",
+                "os",
+                "distribution",
+                "solver",
+                "aau_version",
+            )
+        ),
+        hashed(key_hex, "c", F.col("client")).alias("client"),
+        hashed(key_hex, "s", F.col("session")).alias("session"),
+        hashed(key_hex, "e", F.col("environment")).alias("environment"),
+        hashed_admin(key_hex, F.col("admin")).alias("admin"),
+        F.date_format(
+            F.date_add(F.lit("1970-01-01").cast("date"), day), "yyyy-MM-dd"
+        ).alias("date"),
+    )
+
+
+# ---- which logs are new (Python, on the driver) ------------------------------
+
+
+def _local_path(name: str) -> str | None:
+    """The local path of a name the driver can read itself, else None."""
+    path = name.removeprefix("file://") if name.startswith("file:///") else name
+    if "://" in path or path.startswith("file:"):
+        return None
+    return path if os.path.isfile(path) else None
+
+
+def _fingerprint(
+    stream: io.BufferedIOBase, entries: Sequence[Any]
+) -> tuple[str, int, int | None, bytes]:
+    """sha256 and size of the content, the first offset where some piece's
+    content ends (read before), and the content's last byte."""
+    known = local._checkpoints(list(entries), 0)
+    digest = hashlib.sha256()
+    size = 0
+    overlap = None
+    last = b""
+    while True:
+        block = stream.read(local.CHUNK_BYTES)
+        if not block:
+            break
+        done = 0
+        for point in sorted(p for p in known if size < p <= size + len(block)):
+            cut = point - size
+            digest.update(block[done:cut])
+            done = cut
+            if overlap is None and digest.hexdigest() in known[point]:
+                overlap = point
+        digest.update(block[done:])
+        size += len(block)
+        last = block[-1:]
+    return digest.hexdigest(), size, overlap, last
+
+
+def plan_local(dataset: RawDataset, path: str) -> Source | FileResult:
+    """A local log to ingest, or why not (as the local engine decides)."""
+    entries = dataset.ledger()
+    key = local.quick_key(path)
+    if key is not None and any(e.quick_key == key for e in entries):
+        return FileResult(path, "skipped: already ingested")
+    with open(path, "rb") as raw:
+        buffered = io.BufferedReader(raw)  # type: ignore[arg-type]
+        magic = local.compression_of(buffered)
+        lower = path.lower()
+        named = next((s for s in CODECS if lower.endswith(s)), None)
+        if magic is not None and (named is None or CODECS[named] != magic):
+            return FileResult(
+                path,
+                "skipped: compressed, but Spark picks a decompressor by the file "
+                "name (.gz, .bz2 only): rename or decompress it, or use --engine local",
+            )
+        if magic is None and (named is not None or lower.endswith(NO_CODEC)):
+            return FileResult(path, "skipped: its name says compressed, it is not")
+        if magic is None:
+            start = local.plan_plain_file(path, buffered, list(entries))
+            if start.offset:
+                return FileResult(
+                    path,
+                    "skipped: part of it was ingested before and it grew since; "
+                    "the Spark engine reads whole logs: use --engine local for it",
+                )
+            buffered.seek(0)
+        stream = local.MAGIC[magic](buffered) if magic else buffered
+        digest, size, overlap, last = _fingerprint(stream, entries)  # type: ignore[arg-type]
+    if any(e.content_sha256 == digest and e.end == size for e in entries):
+        return FileResult(path, "skipped: already ingested")
+    if overlap is not None:
+        return FileResult(
+            path,
+            f"skipped: its first {overlap:,} bytes were ingested before (as another "
+            "file); the Spark engine reads whole logs: use --engine local for it",
+        )
+    if size and last != b"\n" and magic is None:
+        return FileResult(
+            path,
+            "skipped: its last line has no newline yet (still being written?); "
+            "the Spark engine reads finished logs: try later or use --engine local",
+        )
+    bytes_read = os.path.getsize(path)
+    return Source(
+        name=path,
+        uri=os.path.abspath(path),
+        fields={
+            "path": os.path.abspath(path),
+            "start": 0,
+            "end": size,
+            "content_sha256": digest,
+            "quick_key": local.quick_key(path, bytes_read),
+            "bytes": bytes_read,
+        },
+    )
+
+
+def plan_remote(
+    spark: SparkSession, dataset: RawDataset, name: str
+) -> list[Source | FileResult]:
+    """Logs Spark reads through Hadoop's file systems (a URI or a glob)."""
+    jvm = spark._jvm  # type: ignore[attr-defined]
+    conf = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    try:
+        path = jvm.org.apache.hadoop.fs.Path(name)
+        fs = path.getFileSystem(conf)
+        statuses = fs.globStatus(path)
+    except Exception as error:  # py4j wraps the JVM's exceptions
+        return [FileResult(name, f"skipped: {_first_line(error)}")]
+    if not statuses:
+        return [FileResult(name, "skipped: no such file")]
+    known = {e.quick_key for e in dataset.ledger()}
+    found: list[Source | FileResult] = []
+    for status in statuses:
+        uri = status.getPath().toString()
+        if status.isDirectory():
+            found.append(FileResult(uri, "skipped: a directory (give its files)"))
+            continue
+        key = f"hadoop:{uri}:{status.getLen()}:{status.getModificationTime()}"
+        if key in known:
+            found.append(FileResult(uri, "skipped: already ingested"))
+            continue
+        found.append(
+            Source(uri, uri, {"quick_key": key, "bytes": int(status.getLen())})
+        )
+    return found
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    for line in text:
+        if "Exception:" in line:
+            return line.split("Exception:", 1)[1].strip() or line
+    return text[0] if text else type(error).__name__
+
+
+# ---- the Spark job -----------------------------------------------------------
+
+
+def _read(spark: SparkSession, sources: Sequence[Source]) -> DataFrame:
+    frames = [
+        read_lines(spark.read.option("lineSep", "\n").text(s.uri)).withColumn(
+            "piece", F.lit(s.piece.id)
+        )
+        for s in sources
+    ]
+    return reduce(DataFrame.unionByName, frames)
+
+
+def _counts(parsed: DataFrame) -> dict[str, dict[str, Any]]:
+    """Per piece: lines, malformed, conda_requests, hours, first/last time."""
+    hour = F.floor(F.col("timestamp") / 3600).cast("long").alias("hour")
+    rows = (
+        parsed.groupBy("piece", "line_kind", hour)
+        .agg(
+            F.count(F.lit(1)).alias("n"),
+            F.min("timestamp").alias("first"),
+            F.max("timestamp").alias("last"),
+        )
+        .collect()
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        one = result.setdefault(
+            row.piece,
+            {"lines": 0, "malformed": 0, "conda_requests": 0, "hours": set()},
+        )
+        one["lines"] += row.n
+        if row.line_kind == "malformed":
+            one["malformed"] += row.n
+        if row.line_kind == "conda":
+            one["conda_requests"] += row.n
+        if row.hour is not None:
+            one["hours"].add(row.hour)
+            for name, pick in (("first_ts", min), ("last_ts", max)):
+                value = row.first if name == "first_ts" else row.last
+                one[name] = value if name not in one else pick(one[name], value)
+    return result
+
+
+def _stage(out: str, piece: Any) -> None:
+    """Move Spark's ``piece=<id>/date=...`` output into the piece's staging."""
+    produced = os.path.join(out, f"piece={piece.id}")
+    if not os.path.isdir(produced):
+        return  # no conda request in that log
+    for partition in os.listdir(produced):
+        if partition.startswith("date="):
+            os.replace(
+                os.path.join(produced, partition),
+                os.path.join(piece.staging, partition),
+            )
+
+
+def run(
+    spark: SparkSession,
+    dataset: RawDataset,
+    sources: Sequence[Source],
+    report: Callable[[FileResult], None],
+) -> None:
+    """Parse, hash and stage every source in one Spark job, then commit
+    each source as its own piece (a failure commits none of them)."""
+    if not sources:
+        return
+    committed: set[str] = set()
+    batch = dataset.new_piece()  # where Spark writes; split by piece after
+    try:
+        for source in sources:
+            source.piece = dataset.new_piece()
+        parsed = parse_lines(_read(spark, sources), keep=("piece",))
+        parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            out = os.path.join(os.path.abspath(batch.staging), "out")
+            stored(parsed, dataset.key_hex).write.partitionBy("piece", "date").option(
+                "compression", "zstd"
+            ).mode("overwrite").parquet("file://" + out)
+            counts = _counts(parsed)
+            bad = (
+                parsed.filter(F.col("line_kind") == "malformed")
+                .select("piece", F.substring("bad", 1, 200).alias("bad"))
+                .limit(EXAMPLES * len(sources))
+                .collect()
+            )
+        finally:
+            parsed.unpersist()
+        for source in sources:
+            _stage(out, source.piece)
+            found = counts.get(
+                source.piece.id,
+                {"lines": 0, "malformed": 0, "conda_requests": 0, "hours": set()},
+            )
+            hours = hour_ranges(found.pop("hours"))
+            dataset.commit(
+                source.piece,
+                name=source.name,
+                engine="spark",
+                hours=hours,
+                **found,
+                **source.fields,
+            )
+            committed.add(source.piece.id)
+            examples = [r.bad for r in bad if r.piece == source.piece.id]
+            report(
+                FileResult(
+                    source.name,
+                    "ingested",
+                    found["lines"],
+                    found["malformed"],
+                    found["conda_requests"],
+                    int(source.fields.get("bytes", 0)),
+                    tuple(examples[:EXAMPLES]),
+                )
+            )
+    finally:
+        shutil.rmtree(batch.staging, ignore_errors=True)
+        for source in sources:
+            if source.piece is not None and source.piece.id not in committed:
+                dataset.abandon(source.piece)
+
+
+def ingest(
+    spark: SparkSession,
+    dataset: RawDataset,
+    names: Sequence[str],
+    report: Callable[[FileResult], None],
+) -> bool:
+    """Ingest logs (paths, URIs, globs); report each. False when a log
+    could not be read (already ingested ones are fine)."""
+    sources: list[Source] = []
+    ok = True
+    for name in names:
+        if name == "-":
+            report(FileResult(name, "skipped: the Spark engine reads files, not stdin"))
+            ok = False
+            continue
+        path = _local_path(name)
+        try:
+            planned = (
+                [plan_local(dataset, path)]
+                if path is not None
+                else plan_remote(spark, dataset, name)
+            )
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            planned = [FileResult(name, f"skipped: {error}")]
+        for item in planned:
+            if isinstance(item, FileResult):
+                report(item)
+                ok = ok and item.status.startswith("skipped: already")
+            elif any(
+                s.fields.get("content_sha256")
+                and s.fields.get("content_sha256") == item.fields.get("content_sha256")
+                for s in sources
+            ):
+                report(FileResult(item.name, "skipped: already ingested"))
+            else:
+                sources.append(item)
+    run(spark, dataset, sources, report)
+    return ok

@@ -1,0 +1,211 @@
+"""``lineformat.parse_line`` on Spark's own columnar functions.
+
+No Python runs per line: every step is a Spark SQL expression (regular
+expressions, string and array functions, integer arithmetic), so it runs in
+the JVM on every executor. The tests hold it to ``parse_line`` line for line.
+
+Where a regular expression has several groups, it is applied once with
+``regexp_replace`` into the groups joined by ``\\x1f`` (a line holding that
+byte is malformed anyway) and split, instead of once per group.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from .. import lineformat as lf
+from . import regex
+
+SEP = lf.SEPARATOR
+# the fields of lf.Request after its timestamp, in order
+REQUEST_FIELDS = lf.Request._fields[1:]
+
+LINE = regex.java(lf.LINE)
+TIME = regex.java(lf.TIME)
+REQUEST = regex.java(lf.REQUEST)
+PATH = regex.java(lf.PATH)
+PACKAGE = regex.java(lf.PACKAGE)
+REPODATA = regex.java(lf.REPODATA)
+ADMIN_PART = regex.java(lf.ADMIN_PART)
+PART_PATTERNS = {name: regex.java(p) for name, p in lf.PART_PATTERNS.items()}
+
+
+def _groups(text: Column, pattern: str, groups: list[str]) -> Column:
+    """The groups of the first match as an array led by "" (null: no match).
+    Only for patterns anchored at both ends (``^...$``)."""
+    replaced = F.regexp_replace(text, pattern, "".join(SEP + g for g in groups))
+    return F.when(replaced.startswith(SEP), F.split(replaced, SEP, -1))
+
+
+def _days_from_civil(y: Column, m: Column, d: Column) -> Column:
+    """Days since 1970-01-01 of a proleptic Gregorian date (year >= 1)."""
+    y = y - F.when(m <= 2, 1).otherwise(0)
+    era = F.floor(y / 400)
+    yoe = y - era * 400
+    shifted = F.when(m > 2, m - 3).otherwise(m + 9)
+    doy = F.floor((153 * shifted + 2) / 5) + d - 1
+    doe = yoe * 365 + F.floor(yoe / 4) - F.floor(yoe / 100) + doy
+    return (era * 146097 + doe - 719468).cast("long")
+
+
+def _add(frame: DataFrame, **columns: Column) -> DataFrame:
+    """One projection step. Each expensive value is computed once per step
+    and referenced by name after it (Spark does not merge a projection into
+    the next when that would repeat a costly expression)."""
+    return frame.select("*", *(value.alias(name) for name, value in columns.items()))
+
+
+def with_time(frame: DataFrame, column: str, out: str) -> DataFrame:
+    """Adds ``out``: ``lf.parse_time`` of ``column`` (seconds since the
+    epoch; null unless a real time in the grammar). Temporary columns start
+    with ``_t``."""
+    c = F.col
+    step = _add(frame, _tg=_groups(c(column), TIME, [f"${i}" for i in range(1, 10)]))
+    g = c("_tg")
+    # the groups are ASCII digits (or the month name, the sign)
+    step = _add(
+        step,
+        _td=g[1].cast("long"),
+        _tm=F.array_position(F.array(*map(F.lit, lf.MONTHS)), g[2]),
+        _ty=g[3].cast("long"),
+        _th=g[4].cast("long"),
+        _tmi=g[5].cast("long"),
+        _ts=g[6].cast("long"),
+        _tsign=F.when(g[7] == "-", -1).otherwise(1),
+        _toh=g[8].cast("long"),
+        _tom=g[9].cast("long"),
+    )
+    year, month, day = c("_ty"), c("_tm"), c("_td")
+    hour, minute, second = c("_th"), c("_tmi"), c("_ts")
+    off_h, off_m = c("_toh"), c("_tom")
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = (
+        F.when(month == 2, F.when(leap, 29).otherwise(28))
+        .when(month.isin(4, 6, 9, 11), 30)
+        .otherwise(31)
+    )
+    valid = (
+        g.isNotNull()
+        & (year >= 1)
+        & (day >= 1)
+        & (day <= month_days)
+        & (hour <= 23)
+        & (minute <= 59)
+        & (second <= 59)
+        & (off_h <= 23)
+        & (off_m <= 59)
+    )
+    seconds = (
+        _days_from_civil(year, month, day) * 86400
+        + hour * 3600
+        + minute * 60
+        + second
+        - c("_tsign") * (off_h * 3600 + off_m * 60)
+    )
+    step = _add(step, **{out: F.when(valid, seconds.cast("long"))})
+    return step.drop(*(name for name in step.columns if name.startswith("_t")))
+
+
+def _unescape(text: Column) -> Column:
+    """nginx and Apache escape ``"`` and ``\\`` inside quotes (``lf.unescape``)."""
+    once = F.replace(text, F.lit('\\"'), F.lit('"'))
+    return F.replace(once, F.lit("\\\\"), F.lit("\\"))
+
+
+def _after_slash(part: Column) -> Column:
+    return part.substr(F.instr(part, "/") + 1, F.lit(1 << 30))
+
+
+def _value_of_first(parts: Column, pattern: str) -> Column:
+    """The first part the pattern matches (``name/value``)."""
+    return F.get(F.filter(parts, lambda p: p.rlike(pattern)), 0)
+
+
+def _positional(parts: Column, index: int) -> Column:
+    """Part ``index`` when it exists and contains a ``/``."""
+    part = F.get(parts, index)
+    return F.when(part.contains("/"), part)
+
+
+def read_lines(frame: DataFrame, column: str = "value") -> DataFrame:
+    """A frame of raw lines (``spark.read.text(..., lineSep="\\n")``) as text
+    that is valid UTF-8, bad bytes replaced as Python's "replace" does."""
+    return frame.select(F.make_valid_utf8(F.col(column)).alias("line"))
+
+
+def parse_lines(
+    frame: DataFrame, column: str = "line", keep: tuple[str, ...] = ()
+) -> DataFrame:
+    """One row per line: the ``keep`` columns, ``line_kind`` ("blank",
+    "malformed", "other", "conda"), ``timestamp`` (other and conda lines),
+    the fields of ``lf.Request`` (conda lines), and ``bad``: the text of a
+    malformed line."""
+    c = F.col
+    raw = c(column)
+    text = F.when(raw.endswith("\r"), raw.substr(F.lit(1), F.length(raw) - 1))
+    step = frame.select(*keep, text.otherwise(raw).alias("_line"))
+    fields = _groups(
+        c("_line"), LINE, ["${time}", "${request}", "${status}", "${agent}"]
+    )
+    step = _add(step, _f=F.when(~c("_line").contains(SEP), fields))
+    step = _add(step, _time=c("_f")[1], _agent=_unescape(c("_f")[4]))
+    step = with_time(step, "_time", "_stamp")
+    kind = (
+        F.when(c("_line") == "", F.lit("blank"))
+        .when(c("_stamp").isNull(), F.lit("malformed"))
+        .when(c("_agent").startswith("conda/"), F.lit("conda"))
+        .otherwise(F.lit("other"))
+    )
+    step = _add(step, line_kind=kind)
+    conda = c("line_kind") == "conda"
+    # the request's path (lf.parse_path); "" when the request is not "METHOD target"
+    target = F.regexp_extract(_unescape(c("_f")[2]), REQUEST, 1)
+    step = _add(
+        step,
+        _where=F.when(
+            conda, _groups(F.substring_index(target, "?", 1), PATH, ["$1", "$2", "$3"])
+        ),
+        _parts=F.when(conda, F.split(c("_agent"), " ", -1)),
+    )
+    step = _add(
+        step,
+        _package=_groups(c("_where")[3], PACKAGE, ["$1", "$2"]),
+        _repodata=c("_where")[3].rlike(REPODATA),
+        **{
+            f"_{name}": _value_of_first(c("_parts"), pattern)
+            for name, pattern in PART_PATTERNS.items()
+        },
+    )
+    where, package = c("_where"), c("_package")
+    parts = c("_parts")
+    named = {
+        "status": c("_f")[3].cast("int"),
+        "channel": where[1],
+        "subdir": where[2],
+        "kind": F.when(where.isNull(), F.lit("other"))
+        .when(package.isNotNull(), F.lit("package"))
+        .when(c("_repodata"), F.lit("repodata"))
+        .otherwise(F.lit("other")),
+        "package": package[1],
+        "version": package[2],
+        "conda_version": F.get(parts, 0).substr(
+            F.lit(len("conda/") + 1), F.lit(1 << 30)
+        ),
+        "python": _positional(parts, 2),
+        "os": _positional(parts, 3),
+        "distribution": _positional(parts, 4),
+        **{
+            name: c(f"_{name}").substr(F.instr(c(f"_{name}"), "/") + 1, F.lit(1 << 30))
+            for name in PART_PATTERNS
+        },
+        "admin": F.filter(parts, lambda p: p.rlike(ADMIN_PART)),
+    }
+    line_kind = c("line_kind")
+    return step.select(
+        *keep,
+        "line_kind",
+        F.when(line_kind.isin("conda", "other"), c("_stamp")).alias("timestamp"),
+        *(F.when(conda, named[name]).alias(name) for name in REQUEST_FIELDS),
+        F.when(line_kind == "malformed", c("_line")).alias("bad"),
+    )

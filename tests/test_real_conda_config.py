@@ -1,0 +1,400 @@
+"""Issue 8, sections 2 and 3, inside a real conda: one truth for on/off, and
+``conda anon-usage`` edits and resets as conda would.
+
+Each case compares three answers: what conda really sends (the User-Agent a
+server receives), what the ``anaconda-anon-usage`` tool of conda's
+environment says (it asks conda), and what the standard-library reader says
+(this test's Python, where conda is not importable).
+
+Runs when AAU_TEST_CONDA is set (see test_real_conda.py); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import test_real_conda
+from conftest import make_conda_env, read_only_mount
+from fake_channel import PACKAGE
+from test_real_conda import CONDA, Conda, conda_version, read_token
+
+# the fixtures of test_real_conda.py, shared
+channel = test_real_conda.channel
+conda = test_real_conda.conda
+root_prefix = test_real_conda.root_prefix
+
+pytestmark = pytest.mark.skipif(
+    not CONDA,
+    reason="AAU_TEST_CONDA is not set: no real conda to test the plugin in "
+    "(set it to a conda executable with anaconda-anon-usage installed)",
+)
+
+TOOL = str(Path(CONDA).parent / "anaconda-anon-usage") if CONDA else ""
+
+
+def tool_json(
+    conda: Conda, *args: str, stdlib: bool = False, wrap: tuple[str, ...] = (), **env
+) -> dict:
+    """The tool's answer: conda's own (it asks conda), or the standard-library
+    reader's (run by this test's Python, where conda is not importable)."""
+    command = ([sys.executable, "-m", "anaconda_anon_usage"] if stdlib else [TOOL]) + [
+        "--json",
+        *args,
+    ]
+    environment = conda.env(**env)
+    if stdlib:
+        # conda's base environment, as conda itself would find it
+        environment.setdefault("CONDA_ROOT", str(Path(CONDA).parent.parent))
+        environment["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    environment = {k: v for k, v in environment.items() if v is not None}
+    result = subprocess.run(
+        [*wrap, *command], capture_output=True, text=True, env=environment
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout)
+
+
+def sent_tokens(conda: Conda, *args: str, wrap: tuple[str, ...] = (), **env) -> dict:
+    """What a server receives from a conda command that fetches repodata."""
+    conda.channel.clear()
+    command = args or ("search", "--override-channels", "-c", conda.channel.url)
+    environment = {k: v for k, v in conda.env(**env).items() if v is not None}
+    result = subprocess.run(
+        [*wrap, CONDA, *command, PACKAGE],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return conda.last_tokens()
+
+
+def no_token_files(*places: Path) -> list[Path]:
+    return [p for p in places if p.exists()]
+
+
+def agree(conda: Conda, home: Path, expected_on: bool, *places: Path, **env) -> None:
+    """The tool (both ways) and conda reach the same decision; when it is off
+    nothing created a token file, on any path."""
+    token_files = [home / ".conda" / "aau_token", *places]
+    for stdlib in (False, True):
+        data = tool_json(conda, stdlib=stdlib, **env)
+        way = "standard library" if stdlib else "asking conda"
+        assert data["enabled"] is expected_on, (way, data)
+        if not expected_on:
+            assert data["tokens"] == [], way
+            assert no_token_files(*token_files) == [], way
+    tokens = sent_tokens(conda, **env)
+    assert bool(tokens) is expected_on, tokens
+    if not expected_on:
+        assert no_token_files(*token_files) == []
+
+
+# --- 2. one truth for on/off ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        ("", False),
+        ("none", False),
+        ("non", False),
+        ("garbage", False),
+        ("1", True),
+        ("yes", True),
+        ("2", True),
+        ("0", False),
+    ],
+    ids=repr,
+)
+def test_environment_variable_values(conda: Conda, home: Path, value: str, on: bool):
+    agree(conda, home, on, CONDA_ANACONDA_ANON_USAGE=value)
+
+
+CONDARC_FORMS = {
+    "flow": ("{anaconda_anon_usage: false}\n", False),
+    "flow-among-others": ("{channels: [a, b], anaconda_anon_usage: false}\n", False),
+    "single-quoted-key": ("'anaconda_anon_usage': false\n", False),
+    "double-quoted-key": ('"anaconda_anon_usage": false\n', False),
+    "bom": ("\ufeffanaconda_anon_usage: false\n", False),
+    "next-line": ("anaconda_anon_usage:\n  false\n", False),
+    "bool-tag": ("anaconda_anon_usage: !!bool false\n", False),
+    "empty-value": ("anaconda_anon_usage:\n", False),
+    "garbage": ("anaconda_anon_usage: maybe\n", False),
+    "escaped-key": ('"anaconda\\x5fanon_usage": false\n', False),
+    "comment-only": ("# anaconda_anon_usage: false\nchannels: [a]\n", True),
+    "true-after-lists": ("channels:\n- a\n- b\nanaconda_anon_usage: yes\n", True),
+    "flow-true": ("{anaconda_anon_usage: true}\n", True),
+}
+
+
+@pytest.mark.parametrize("form", list(CONDARC_FORMS))
+def test_condarc_forms(conda: Conda, home: Path, form: str):
+    text, on = CONDARC_FORMS[form]
+    (home / ".condarc").write_text(text, encoding="utf-8")
+    agree(conda, home, on)
+
+
+def test_target_environment_condarc(conda: Conda, home: Path, tmp_path: Path):
+    """``-p ENV`` reads ENV/.condarc (conda's $CONDA_PREFIX search-path entry)."""
+    prefix = make_conda_env(tmp_path / "quiet")
+    (prefix / ".condarc").write_text("anaconda_anon_usage: false\n")
+    token_files = [home / ".conda" / "aau_token", prefix / "etc" / "aau_token"]
+    for stdlib in (False, True):
+        data = tool_json(conda, "--prefix", str(prefix), stdlib=stdlib)
+        assert data["enabled"] is False, (stdlib, data)
+        assert str(prefix / ".condarc") in data["decided_by"]
+        assert no_token_files(*token_files) == []
+    conda.channel.clear()
+    conda.run("install", "--dry-run", "-p", str(prefix), PACKAGE)
+    assert conda.last_tokens() == {}
+    assert no_token_files(*token_files) == []
+    # and the environment without it is on
+    other = make_conda_env(tmp_path / "loud")
+    assert tool_json(conda, "--prefix", str(other))["enabled"] is True
+
+
+def test_home_unset_reads_the_accounts_condarc(conda: Conda, tmp_path: Path):
+    """With HOME unset conda reads ~ from the password database: give this
+    process's account a private home there (a copy of /etc/passwd bind-mounted
+    in a new mount namespace)."""
+    import pwd
+
+    account = pwd.getpwuid(os.getuid())
+    private = tmp_path / "account-home"
+    private.mkdir()
+    (private / ".condarc").write_text("anaconda_anon_usage: false\n")
+    passwd = tmp_path / "passwd"
+    lines = Path("/etc/passwd").read_text().splitlines()
+    passwd.write_text(
+        "\n".join(
+            ":".join([*f[:5], str(private), *f[6:]])
+            if (f := line.split(":"))[0] == account.pw_name
+            else line
+            for line in lines
+        )
+        + "\n"
+    )
+    wrap = (
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        f'mount --bind "{passwd}" /etc/passwd && exec "$@"',
+        "sh",
+    )
+    probe = subprocess.run(
+        [*wrap, sys.executable, "-c", "import os; print(os.path.expanduser('~'))"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    if probe.returncode != 0 or probe.stdout.strip() != str(private):
+        pytest.skip(f"cannot give the account a private home: {probe.stderr.strip()}")
+    for stdlib in (False, True):
+        data = tool_json(conda, stdlib=stdlib, wrap=wrap, HOME=None)
+        assert data["enabled"] is False, (stdlib, data)
+        assert str(private / ".condarc") in data["decided_by"]
+    assert sent_tokens(conda, wrap=wrap, HOME=None) == {}
+    assert no_token_files(private / ".conda" / "aau_token") == []
+
+
+def detail_source(text: str) -> str:
+    line = next(line for line in text.splitlines() if "decided by" in line)
+    return line.split("decided by: ", 1)[1].rstrip(")")
+
+
+def test_do_not_track_names_the_same_source_everywhere(conda: Conda):
+    env = {"DO_NOT_TRACK": "1", "CONDA_ANACONDA_ANON_USAGE": "true"}
+    from_conda = detail_source(conda.run("anon-usage", "--detail", **env).stdout)
+    tool = tool_json(conda, **env)
+    stdlib = tool_json(conda, stdlib=True, **env)
+    assert from_conda == tool["decided_by"] == stdlib["decided_by"] == "DO_NOT_TRACK"
+    assert tool["enabled"] is stdlib["enabled"] is False
+    assert sent_tokens(conda, **env) == {}
+
+
+# --- 3. ``conda anon-usage`` edits and resets as conda would -----------------
+
+CREDENTIALS_CONDARC = """\
+# proxy with credentials: keep private
+proxy_servers:
+    ftp: http://user:secret@proxy:3128
+channels:
+- conda-forge
+-   defaults
+anaconda_anon_usage: true   # mine
+"""
+
+
+def conda_config_result(conda: Conda, tmp_path: Path, content: str, mode: int) -> str:
+    """What ``conda config --set anaconda_anon_usage false`` makes of it."""
+    other = tmp_path / "reference-home"
+    other.mkdir()
+    (other / ".condarc").write_text(content)
+    os.chmod(other / ".condarc", mode)
+    conda.run("config", "--set", "anaconda_anon_usage", "false", HOME=str(other))
+    return (other / ".condarc").read_text()
+
+
+def test_off_writes_as_conda_config_does(conda: Conda, home: Path, tmp_path: Path):
+    condarc = home / ".condarc"
+    condarc.write_text(CREDENTIALS_CONDARC)
+    os.chmod(condarc, 0o600)
+    conda.run("anon-usage", "off")
+    assert stat.S_IMODE(condarc.stat().st_mode) == 0o600
+    assert condarc.read_text() == conda_config_result(
+        conda, tmp_path, CREDENTIALS_CONDARC, 0o600
+    )
+    assert "secret" in condarc.read_text()
+    assert conda.search() == {}
+    conda.run("anon-usage", "on")
+    assert stat.S_IMODE(condarc.stat().st_mode) == 0o600
+    assert list(conda.search()) == ["c", "s", "e"]
+
+
+def test_off_keeps_a_symlinked_condarc_a_symlink(
+    conda: Conda, home: Path, tmp_path: Path
+):
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "condarc"
+    target.write_text(CREDENTIALS_CONDARC)
+    (home / ".condarc").symlink_to(target)
+    conda.run("anon-usage", "off")
+    assert (home / ".condarc").is_symlink()
+    assert os.readlink(home / ".condarc") == str(target)
+    assert target.read_text() == conda_config_result(
+        conda, tmp_path, CREDENTIALS_CONDARC, 0o644
+    )
+    assert conda.search() == {}
+
+
+def test_off_in_a_read_only_home_is_an_error_like_condas(conda: Conda, tmp_path: Path):
+    with read_only_mount(tmp_path / "rohome") as home:
+        conda.home = home
+        ours = conda.run("anon-usage", "off", check=False)
+        theirs = conda.run(
+            "config", "--set", "anaconda_anon_usage", "false", check=False
+        )
+    assert "Traceback" not in ours.stdout + ours.stderr
+    assert ours.returncode == theirs.returncode != 0
+    assert ours.stderr.strip() == theirs.stderr.strip()
+
+
+def envs(conda: Conda, tmp_path: Path) -> tuple[Path, Path]:
+    """base's token and a named environment's token, both in place."""
+    conda.run("create", "-y", "-n", "target", PACKAGE)
+    named = tmp_path / "envs" / "target"
+    conda.search()  # makes base's token
+    conda.search(CONDA_PREFIX=str(named))  # and the environment's
+    return named, tmp_path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-p", "{prefix}", "reset", "--environment"),
+        ("reset", "--environment", "-p", "{prefix}"),
+        ("-n", "target", "reset", "--environment"),
+        ("reset", "-n", "target"),
+        ("-p", "{prefix}", "reset"),
+    ],
+    ids=" ".join,
+)
+def test_reset_resets_the_named_environment(
+    conda: Conda, tmp_path: Path, root_prefix: Path, args: tuple[str, ...]
+):
+    named, _ = envs(conda, tmp_path)
+    base_before = read_token(root_prefix / "etc" / "aau_token")
+    named_before = read_token(named / "etc" / "aau_token")
+    conda.run("anon-usage", *(a.format(prefix=named) for a in args))
+    assert read_token(root_prefix / "etc" / "aau_token") == base_before
+    assert read_token(named / "etc" / "aau_token") != named_before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("-n", "target", "-p", "{prefix}"), ("-n", "target", "reset", "-p", "{prefix}")],
+    ids=" ".join,
+)
+def test_name_and_prefix_together_are_rejected(
+    conda: Conda, tmp_path: Path, args: tuple[str, ...]
+):
+    named = make_conda_env(tmp_path / "envs" / "target")
+    ours = conda.run("anon-usage", *(a.format(prefix=named) for a in args), check=False)
+    theirs = conda.run("list", "-n", "target", "-p", str(named), check=False)
+    assert ours.returncode == theirs.returncode != 0
+    assert "not allowed with argument" in ours.stderr
+    assert not (named / "etc").exists()
+
+
+def test_reset_on_a_fresh_home_and_an_environment_without_etc(
+    conda: Conda, home: Path, tmp_path: Path
+):
+    prefix = make_conda_env(tmp_path / "bare")
+    out = conda.run("anon-usage", "-p", str(prefix), "reset").stdout
+    assert "client token replaced" in out and "environment token replaced" in out
+    assert conda.search(CONDA_PREFIX=str(prefix)) == {
+        "c": read_token(home / ".conda" / "aau_token"),
+        "s": conda.last_tokens()["s"],
+        "e": read_token(prefix / "etc" / "aau_token"),
+    }
+
+
+def doctor(conda: Conda, *args: str, **env: str) -> str:
+    if conda_version() < (23, 11):
+        pytest.skip("conda doctor health checks need conda >= 23.11")
+    return conda.run("doctor", *args, check=False, **env).stdout
+
+
+def test_doctor_lists_a_real_summary(conda: Conda):
+    listed = doctor(conda, "--list")
+    if "Available health checks" not in listed:
+        pytest.skip("this conda's doctor has no --list")
+    line = next(line for line in listed.splitlines() if "anaconda-anon-usage" in line)
+    assert line.strip() != "anaconda-anon-usage: anaconda-anon-usage"
+    assert "token" in line.split(":", 1)[1]
+
+
+def test_doctor_agrees_with_itself_in_a_read_only_home(conda: Conda, tmp_path: Path):
+    with read_only_mount(tmp_path / "rohome") as home:
+        conda.home = home
+        out = doctor(conda)
+    client = next(line for line in out.splitlines() if "client token" in line)
+    assert client.startswith("❌"), out
+    assert "first use" not in client
+    assert "every token location is writable" not in out
+
+
+def test_doctor_when_dot_conda_is_a_file(conda: Conda, home: Path):
+    (home / ".conda").write_text("not a directory\n")
+    out = doctor(conda)
+    client = next(line for line in out.splitlines() if "client token" in line)
+    assert client.startswith("❌"), out
+    assert "every token location is writable" not in out
+
+
+def test_paths_lists_every_file_read(conda: Conda, home: Path, root_prefix: Path):
+    (home / ".condarc").write_text("channels: [a]\n")
+    for stdlib in (False, True):
+        command = [sys.executable, "-m", "anaconda_anon_usage"] if stdlib else [TOOL]
+        env = conda.env()
+        if stdlib:
+            env["CONDA_ROOT"] = str(root_prefix)
+        listed = subprocess.run(
+            [*command, "--paths"], capture_output=True, text=True, env=env, check=True
+        ).stdout.splitlines()
+        assert str(home / ".condarc") in listed
+        assert str(home / ".conda" / "aau_token") in listed
+        assert str(root_prefix / "etc" / "aau_token") in listed
+        assert "/etc/machine-id" in listed
+        assert str(root_prefix / "org_token") in listed

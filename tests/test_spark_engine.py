@@ -1,0 +1,311 @@
+"""The Spark engine gives the local engine's numbers: the same raw rows, the
+same ledger, the same weekly table cell for cell, whichever engine wrote the
+raw dataset and whichever totals it."""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+pl = pytest.importorskip("polars", reason="the counting side needs the stats extra")
+
+from test_spark_parse import ALL_CRAFTED  # noqa: E402
+
+from anaconda_anon_usage.stats import dataset as ds  # noqa: E402
+from anaconda_anon_usage.stats.cli import main  # noqa: E402
+from anaconda_anon_usage.stats.synthetic import generate  # noqa: E402
+
+SPARK = ["--engine", "spark", "--master", "local[2]"]
+COMPLETE = "2026-10-12"  # the one complete week of the logs below
+
+
+def _logs(directory: Path) -> tuple[list[Path], dict]:
+    """Logs of 2026-10-07 to 2026-10-23: a partial week on each side of
+    2026-10-12, plain, gzip, bzip2 and CRLF files, and a file of crafted
+    and broken lines (in the first, partial, week)."""
+    truth = generate(str(directory), weeks=3, clients=40, seed=9)
+    days = sorted(directory.glob("access-*.log"))
+    for path in days[:2] + days[-2:]:  # 10-05, 10-06, 10-24, 10-25
+        path.unlink()
+    days = days[2:-2]
+    files: list[Path] = []
+    for index, path in enumerate(days):
+        data = path.read_bytes()
+        if index % 3 == 1:
+            target = path.with_name(path.name + ".gz")
+            target.write_bytes(gzip.compress(data))
+            path.unlink()
+        elif index == 3:
+            target = path.with_name(path.name + ".bz2")
+            target.write_bytes(bz2.compress(data))
+            path.unlink()
+        elif index == 6:
+            target = path
+            target.write_bytes(data.replace(b"\n", b"\r\n"))
+        else:
+            target = path
+        files.append(target)
+    # (not times whose UTC day falls outside the years 1-9999: the local
+    # engine cannot store those; see the report)
+    tricky = [
+        text.encode("utf-8", "surrogateescape")
+        for text in ALL_CRAFTED
+        if "/0001:" not in text and "/9999:" not in text
+    ]
+    tricky += [b"\xff\xfe garbage", b"", b"10.0.0.1 - - [broken", tricky[0] + b"\xc3"]
+    (directory / "tricky.log").write_bytes(b"\n".join(tricky) + b"\n")
+    files.append(directory / "tricky.log")
+    return files, truth
+
+
+def _rows(raw: Path) -> pl.DataFrame:
+    """Every stored row, read as an outsider would (hive-partitioned)."""
+    frame = pl.scan_parquet(
+        str(raw / "requests" / "**" / "*.parquet"), hive_partitioning=True
+    ).collect()
+    return frame.sort(frame.columns)
+
+
+def _csv(out: Path, name: str = "weekly.csv") -> list[list[str]]:
+    with open(out / name, newline="") as stream:
+        return list(csv.reader(stream))
+
+
+def _meta(out: Path) -> dict[str, str]:
+    connection = sqlite3.connect(out / "totals.db")
+    try:
+        return dict(connection.execute("SELECT name, value FROM meta").fetchall())
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tmp_path_factory: pytest.TempPathFactory):
+    """The logs ingested by each engine (the same key, so rows compare)."""
+    base = tmp_path_factory.mktemp("engines")
+    files, truth = _logs(base / "logs")
+    names = [str(f) for f in files]
+    local, remote = base / "raw-local", base / "raw-spark"
+    assert main(["ingest", "--raw", str(local), *names]) == 0
+    remote.mkdir()
+    shutil.copy(local / "key", remote / "key")
+    assert main(["ingest", *SPARK, "--raw", str(remote), *names]) == 0
+    return base, names, truth, local, remote
+
+
+def test_spark_ingest_stores_the_rows_of_the_local_engine(runs):
+    _, _, _, local, remote = runs
+    ours, theirs = _rows(local), _rows(remote)
+    assert len(ours) > 500
+    assert ours.equals(theirs)
+    assert ours.schema == theirs.schema
+    # the partition is the row's day
+    days = theirs.select(
+        (pl.col("date").cast(pl.Date).cast(pl.Int32) == pl.col("day")).all()
+    )
+    assert days.item()
+
+
+def test_spark_ingest_writes_the_same_ledger(runs):
+    _, names, _, local, remote = runs
+    fields = ("name", "lines", "malformed", "conda_requests", "hours", "end")
+    fields += ("content_sha256", "first_ts", "last_ts", "path", "start")
+
+    def ledger(raw: Path) -> dict[str, tuple]:
+        entries = ds.RawDataset(str(raw)).ledger()
+        return {e.name: tuple(getattr(e, f) for f in fields) for e in entries}
+
+    ours, theirs = ledger(local), ledger(remote)
+    assert sorted(ours) == sorted(names)
+    assert ours == theirs
+    assert {e.engine for e in ds.RawDataset(str(remote)).ledger()} == {"spark"}
+    tricky = ours[names[-1]]
+    assert tricky[2] > 10 and tricky[3] > 50  # malformed and conda lines
+
+
+def test_each_engine_reads_the_other_engines_parquet(runs, spark):
+    _, _, _, local, remote = runs
+    for raw in (local, remote):
+        frame = spark.read.parquet(str(raw / "requests"))
+        assert frame.count() == len(_rows(raw))
+        types = dict(frame.dtypes)
+        assert types["day"] == "int" and types["client"] == "bigint"
+        assert types["status"] == "smallint" and types["date"] == "date"
+    # the dataset's own reader takes the Spark-written files
+    frame = ds.RawDataset(str(remote)).requests(-(1 << 20), 1 << 22)
+    assert frame.sort(frame.columns).equals(_rows(local).drop("date"))
+
+
+def test_a_second_run_of_either_engine_adds_nothing(runs, capsys):
+    _, names, _, local, remote = runs
+    before = _rows(remote)
+    capsys.readouterr()
+    assert main(["ingest", *SPARK, "--raw", str(remote), *names]) == 0
+    assert main(["ingest", "--raw", str(remote), *names]) == 0
+    assert main(["ingest", *SPARK, "--raw", str(local), *names]) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped: already ingested") == 3 * len(names)
+    assert _rows(remote).equals(before)
+    assert len(ds.RawDataset(str(remote)).ledger()) == len(names)
+    assert not list((remote / "_staging").iterdir())
+
+
+def test_weekly_totals_are_the_same_cell_for_cell(runs, capsys):
+    base, _, truth, local, remote = runs
+    tables = {}
+    for engine in ("local", "spark"):
+        for raw in (local, remote):
+            out = base / f"out-{engine}-{raw.name}"
+            extra = SPARK if engine == "spark" else []
+            assert main(["totals", *extra, "--raw", str(raw), "--out", str(out)]) == 0
+            tables[engine, raw.name] = _csv(out)
+            assert _meta(out).get("approximate") is None
+    printed = capsys.readouterr().out
+    assert "1 complete week(s): 2026-10-12" in printed
+    expected = tables["local", "raw-local"]
+    assert len(expected) > 20
+    for key, table in tables.items():
+        assert table == expected, key
+    # and the truth of the complete week
+    header = expected[0]
+    overall = [
+        dict(zip(header, row, strict=True)) for row in expected[1:] if row[1] == "all"
+    ]
+    assert [row["week"] for row in overall] == [COMPLETE]
+    known = truth[COMPLETE]
+    for column in (
+        "clients",
+        "environments",
+        "sessions",
+        "hits",
+        "untokenized_hits",
+        "single_session_clients",
+        "multi_session_clients",
+    ):
+        assert int(overall[0][column]) == known[column], column
+    assert any(row[1] == "client_status" for row in expected)
+
+
+def test_approximate_totals_are_labelled_everywhere(runs, capsys):
+    base, _, _, _, remote = runs
+    out = base / "out-approximate"
+    arguments = ["totals", *SPARK, "--raw", str(remote), "--out", str(out)]
+    assert main(arguments) == 0
+    assert (out / "weekly.csv").exists()
+    capsys.readouterr()
+    assert main([*arguments, "--approximate", "0.05"]) == 0
+    printed = capsys.readouterr().out
+    assert "APPROXIMATE" in printed and "weekly-approximate.csv" in printed
+    # the exact table's name is gone with the exact table
+    assert not (out / "weekly.csv").exists()
+    meta = _meta(out)
+    assert meta["approximate"] == "true" and meta["relative_error"] == "0.05"
+    assert "HyperLogLog" in meta["approximate_note"]
+    exact = _csv(base / "out-spark-raw-spark")
+    approximate = _csv(out, "weekly-approximate.csv")
+    assert approximate[0] == exact[0]
+    overall = [r for r in approximate if r[1] == "all"]
+    truth = [r for r in exact if r[1] == "all"]
+    assert len(overall) == len(truth) == 1
+    for got, want in zip(overall[0][3:], truth[0][3:], strict=True):
+        assert abs(int(got) - int(want)) <= 0.15 * int(want) + 1
+    report = base / "report"
+    assert main(["report", "--totals", str(out), "--out", str(report)]) == 0
+    html = (report / "report.html").read_text()
+    assert "APPROXIMATE" in html and "relative standard error of 5%" in html
+    assert "APPROXIMATE" in (report / "summary.md").read_text()
+
+
+def test_approximate_needs_the_spark_engine(runs, capsys):
+    base, _, _, local, _ = runs
+    out = base / "out-refused"
+    code = main(
+        ["totals", "--raw", str(local), "--out", str(out), "--approximate", "0.05"]
+    )
+    assert code == 2 and "needs --engine spark" in capsys.readouterr().err
+    code = main(
+        ["totals", *SPARK, "--raw", str(local), "--out", str(out), "--approximate", "2"]
+    )
+    assert code == 2 and "relative error" in capsys.readouterr().err
+
+
+def test_the_keyed_hash_is_the_same_in_spark(spark):
+    import random
+
+    from anaconda_anon_usage.stats.spark.ingest import hashed, hashed_admin
+
+    rng = random.Random(5)
+    key = rng.randbytes(32).hex()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+    values = ["".join(rng.choices(alphabet, k=rng.randint(1, 64))) for _ in range(400)]
+    frame = spark.createDataFrame([(v,) for v in values] + [(None,)], "v string")
+    from pyspark.sql import functions as F
+
+    got = frame.select(
+        "v",
+        *(hashed(key, kind, F.col("v")).alias(kind) for kind in "cse"),
+        hashed_admin(key, F.array(F.concat(F.lit("i/"), "v"), F.lit("m/x"))).alias("a"),
+    ).collect()
+    negative = 0
+    for row in got:
+        if row.v is None:
+            assert (row.c, row.s, row.e) == (0, 0, 0)
+            continue
+        for kind in "cse":
+            want = ds.keyed_hash(key, kind, row.v)
+            assert row[kind] == want, (kind, row.v)
+            negative += want < 0
+        admin = f"{ds.keyed_hash(key, 'i', row.v)} {ds.keyed_hash(key, 'm', 'x')}"
+        assert row.a == admin
+    assert 400 < negative < 800  # about half of 1200 are negative
+
+
+def test_spark_errors_are_one_line(spark, tmp_path: Path, capsys):
+    missing = tmp_path / "nope.log"
+    plain = tmp_path / "p.log"
+    plain.write_bytes(b"no newline at the end")
+    xz = tmp_path / "a.log.xz"
+    xz.write_bytes(b"\xfd7zXZ\x00rest")
+    raw = tmp_path / "raw"
+    code = main(
+        ["ingest", *SPARK, "--raw", str(raw), str(missing), str(plain), str(xz)]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err + captured.out
+    lines = captured.out.splitlines()
+    assert any(line.startswith(f"{missing}: skipped:") for line in lines)
+    assert any(line.startswith(f"{plain}: skipped:") for line in lines)
+    assert any(line.startswith(f"{xz}: skipped:") for line in lines)
+    assert ds.RawDataset(str(raw)).ledger() == []
+    code = main(["ingest", *SPARK, "--conf", "nokey", "--raw", str(raw), str(plain)])
+    assert code == 2 and "key=value" in capsys.readouterr().err
+    assert main(["totals", *SPARK, "--raw", str(tmp_path / "none")]) == 2
+    assert "no raw dataset" in capsys.readouterr().err
+
+
+def test_the_spark_submit_script_implies_the_spark_engine():
+    from anaconda_anon_usage.stats.spark.__main__ import spark_argv
+
+    assert spark_argv(["ingest", "--raw", "r", "a.log"]) == [
+        "ingest",
+        "--engine",
+        "spark",
+        "--raw",
+        "r",
+        "a.log",
+    ]
+    assert spark_argv(["totals", "--engine", "local"]) == [
+        "totals",
+        "--engine",
+        "local",
+    ]
+    assert spark_argv(["totals", "--engine=local"]) == ["totals", "--engine=local"]
+    assert spark_argv(["report", "--totals", "t"]) == ["report", "--totals", "t"]
+    assert spark_argv([]) == []
