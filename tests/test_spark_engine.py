@@ -7,6 +7,7 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -137,6 +138,17 @@ def test_each_engine_reads_the_other_engines_parquet(runs, spark):
         types = dict(frame.dtypes)
         assert types["day"] == "int" and types["client"] == "bigint"
         assert types["status"] == "smallint" and types["date"] == "date"
+    # and DuckDB, with no code of ours
+    duckdb = pytest.importorskip("duckdb", reason="DuckDB comes with the dev extra")
+    for raw in (local, remote):
+        query = (
+            "SELECT count(*), count(DISTINCT client), min(date), max(day) FROM "
+            f"read_parquet('{raw}/requests/**/*.parquet', hive_partitioning = true)"
+        )
+        count, clients, first, last = duckdb.sql(query).fetchall()[0]
+        rows = _rows(raw)
+        assert count == len(rows) and clients == rows["client"].n_unique()
+        assert first == rows["date"].min() and last == rows["day"].max()
     # the dataset's own reader takes the Spark-written files
     frame = ds.RawDataset(str(remote)).requests(-(1 << 20), 1 << 22)
     assert frame.sort(frame.columns).equals(_rows(local).drop("date"))
@@ -196,7 +208,10 @@ def test_approximate_totals_are_labelled_everywhere(runs, capsys):
     base, _, _, _, remote = runs
     out = base / "out-approximate"
     arguments = ["totals", *SPARK, "--raw", str(remote), "--out", str(out)]
-    assert main(arguments) == 0
+    exact = base / "out-spark-raw-spark"  # made by the test above
+    if not exact.exists():
+        assert main(["totals", *SPARK, "--raw", str(remote), "--out", str(exact)]) == 0
+    shutil.copytree(exact, out, symlinks=True)
     assert (out / "weekly.csv").exists()
     capsys.readouterr()
     assert main([*arguments, "--approximate", "0.05"]) == 0
@@ -207,11 +222,11 @@ def test_approximate_totals_are_labelled_everywhere(runs, capsys):
     meta = _meta(out)
     assert meta["approximate"] == "true" and meta["relative_error"] == "0.05"
     assert "HyperLogLog" in meta["approximate_note"]
-    exact = _csv(base / "out-spark-raw-spark")
+    exact_rows = _csv(exact)
     approximate = _csv(out, "weekly-approximate.csv")
-    assert approximate[0] == exact[0]
+    assert approximate[0] == exact_rows[0]
     overall = [r for r in approximate if r[1] == "all"]
-    truth = [r for r in exact if r[1] == "all"]
+    truth = [r for r in exact_rows if r[1] == "all"]
     assert len(overall) == len(truth) == 1
     for got, want in zip(overall[0][3:], truth[0][3:], strict=True):
         assert abs(int(got) - int(want)) <= 0.15 * int(want) + 1
@@ -220,6 +235,29 @@ def test_approximate_totals_are_labelled_everywhere(runs, capsys):
     html = (report / "report.html").read_text()
     assert "APPROXIMATE" in html and "relative standard error of 5%" in html
     assert "APPROXIMATE" in (report / "summary.md").read_text()
+
+
+def test_globs_and_uris_are_read_through_hadoop(runs, tmp_path: Path, capsys):
+    base, _, _, local, _ = runs
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(local / "key", raw / "key")
+    pattern = str(base / "logs" / "access-2026-10-1[3-5].log*")
+    assert main(["ingest", *SPARK, "--raw", str(raw), pattern]) == 0
+    entries = ds.RawDataset(str(raw)).ledger()
+    assert len(entries) == 3
+    assert all(e.name.startswith("file:/") and e.quick_key for e in entries)
+    # the same rows as the local engine's from those files
+    wanted = {f"date=2026-10-1{d}" for d in (3, 4, 5)}
+    ours = _rows(local).filter(
+        pl.col("date").cast(pl.String).is_in([w.removeprefix("date=") for w in wanted])
+    )
+    assert _rows(raw).equals(ours)
+    capsys.readouterr()
+    assert main(["ingest", *SPARK, "--raw", str(raw), pattern]) == 0
+    assert capsys.readouterr().out.count("skipped: already ingested") == 3
+    assert main(["ingest", *SPARK, "--raw", str(raw), str(tmp_path / "no*.log")]) == 1
+    assert "no such file" in capsys.readouterr().out
 
 
 def test_approximate_needs_the_spark_engine(runs, capsys):
@@ -272,10 +310,11 @@ def test_spark_errors_are_one_line(spark, tmp_path: Path, capsys):
     plain.write_bytes(b"no newline at the end")
     xz = tmp_path / "a.log.xz"
     xz.write_bytes(b"\xfd7zXZ\x00rest")
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
     raw = tmp_path / "raw"
-    code = main(
-        ["ingest", *SPARK, "--raw", str(raw), str(missing), str(plain), str(xz)]
-    )
+    files = [str(missing), str(plain), str(xz), str(empty)]
+    code = main(["ingest", *SPARK, "--raw", str(raw), *files])
     captured = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in captured.err + captured.out
@@ -283,6 +322,7 @@ def test_spark_errors_are_one_line(spark, tmp_path: Path, capsys):
     assert any(line.startswith(f"{missing}: skipped:") for line in lines)
     assert any(line.startswith(f"{plain}: skipped:") for line in lines)
     assert any(line.startswith(f"{xz}: skipped:") for line in lines)
+    assert f"{empty}: skipped: already ingested" in lines  # as the local engine says
     assert ds.RawDataset(str(raw)).ledger() == []
     code = main(["ingest", *SPARK, "--conf", "nokey", "--raw", str(raw), str(plain)])
     assert code == 2 and "key=value" in capsys.readouterr().err
@@ -309,3 +349,15 @@ def test_the_spark_submit_script_implies_the_spark_engine():
     assert spark_argv(["totals", "--engine=local"]) == ["totals", "--engine=local"]
     assert spark_argv(["report", "--totals", "t"]) == ["report", "--totals", "t"]
     assert spark_argv([]) == []
+
+
+def test_local_masters_get_few_shuffle_partitions():
+    pytest.importorskip("pyspark", reason="the spark extra")
+    from anaconda_anon_usage.stats.spark.session import local_cores
+
+    assert local_cores("local") == 1
+    assert local_cores("local[2]") == 2
+    assert local_cores("local[3,2]") == 3
+    assert local_cores("local[*]") == (os.cpu_count() or 1)
+    for cluster in ("yarn", "spark://host:7077", "k8s://https://h:443", ""):
+        assert local_cores(cluster) is None

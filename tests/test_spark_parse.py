@@ -111,6 +111,13 @@ MORE = [line(time=t) for t in TIMES] + [
     line(agent="conda/24 r/2 CPython/3 Linux/6 d/1 solver/ c/ i/x i/y m/" + "z" * 64),
     line(agent="conda/24 r/2 CPython/3 Linux/6 d/1 o/" + "z" * 65 + " solver/a/b"),
     line(agent="conda/24  CPython/3  Linux/6 "),
+    # token parts: whole parts only, the first that matches
+    line(agent="conda/24 r/2 xc/a c/b c/c s/a!  s/b e/\tx e/y"),
+    line(agent="conda/24 r/2 c/a!c/b c/" + "z" * 65 + " c/ok c/later"),
+    line(agent="conda/24 r/2 i/a i/b\ti/c o/d o/ m/e m/f! m/g i/h"),
+    line(agent="conda/24 r/2 solver/a solver/b aau/ aau/1 aau/2 c/a/b"),
+    line(agent="conda/24 c/x"),
+    line(agent="conda/24 c/x "),
     line(agent="conda/"),
     line(path="/x/noarch/repodata.json?x=1?y=2"),
     line(path="/x/y/linux-64/pkg-1-0.tar.bz2"),

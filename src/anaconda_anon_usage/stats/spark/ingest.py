@@ -174,8 +174,8 @@ def plan_local(dataset: RawDataset, path: str) -> Source | FileResult:
             buffered.seek(0)
         stream = local.MAGIC[magic](buffered) if magic else buffered
         digest, size, overlap, last = _fingerprint(stream, entries)  # type: ignore[arg-type]
-    if any(e.content_sha256 == digest and e.end == size for e in entries):
-        return FileResult(path, "skipped: already ingested")
+    if not size or any(e.content_sha256 == digest and e.end == size for e in entries):
+        return FileResult(path, "skipped: already ingested")  # as the local engine
     if overlap is not None:
         return FileResult(
             path,

@@ -27,8 +27,25 @@ REQUEST = regex.java(lf.REQUEST)
 PATH = regex.java(lf.PATH)
 PACKAGE = regex.java(lf.PACKAGE)
 REPODATA = regex.java(lf.REPODATA)
-ADMIN_PART = regex.java(lf.ADMIN_PART)
-PART_PATTERNS = {name: regex.java(p) for name, p in lf.PART_PATTERNS.items()}
+
+
+def _any_part(pattern: str) -> str:
+    """A Java pattern finding, in the whole user-agent, each space-separated
+    part that the Python pattern ``^...$`` matches whole: the part starts the
+    text or follows a space and ends it or precedes one (no part contains a
+    space, so the leftmost match is the first such part). One regular
+    expression on the text instead of one per part: Spark's higher-order
+    array functions run interpreted, plain regular expressions compiled."""
+    if not (pattern.startswith("^") and pattern.endswith("$")):
+        raise ValueError(f"not a whole-part pattern: {pattern!r}")
+    core = regex.java(pattern[1:-1]).removeprefix("(?d)")
+    if "(" in core.replace("(?:", ""):
+        raise ValueError(f"a part pattern with groups: {pattern!r}")
+    return "(?d)(?:^| )(" + core + ")(?= |$)"
+
+
+ADMIN_PART = _any_part(lf.ADMIN_PART)
+PART_PATTERNS = {name: _any_part(p) for name, p in lf.PART_PATTERNS.items()}
 
 
 def _groups(text: Column, pattern: str, groups: list[str]) -> Column:
@@ -61,20 +78,24 @@ def with_time(frame: DataFrame, column: str, out: str) -> DataFrame:
     epoch; null unless a real time in the grammar). Temporary columns start
     with ``_t``."""
     c = F.col
-    step = _add(frame, _tg=_groups(c(column), TIME, [f"${i}" for i in range(1, 10)]))
-    g = c("_tg")
-    # the groups are ASCII digits (or the month name, the sign)
+    text = c(column)
+    # lf.TIME is fixed-width: once it matches, every field is at its place
+    step = _add(frame, _tok=text.rlike(TIME))
+
+    def at(start: int, length: int) -> Column:
+        return F.when(c("_tok"), F.substring(text, start, length))
+
     step = _add(
         step,
-        _td=g[1].cast("long"),
-        _tm=F.array_position(F.array(*map(F.lit, lf.MONTHS)), g[2]),
-        _ty=g[3].cast("long"),
-        _th=g[4].cast("long"),
-        _tmi=g[5].cast("long"),
-        _ts=g[6].cast("long"),
-        _tsign=F.when(g[7] == "-", -1).otherwise(1),
-        _toh=g[8].cast("long"),
-        _tom=g[9].cast("long"),
+        _td=at(1, 2).cast("long"),
+        _tm=F.array_position(F.array(*map(F.lit, lf.MONTHS)), at(4, 3)),
+        _ty=at(8, 4).cast("long"),
+        _th=at(13, 2).cast("long"),
+        _tmi=at(16, 2).cast("long"),
+        _ts=at(19, 2).cast("long"),
+        _tsign=F.when(at(22, 1) == "-", -1).otherwise(1),
+        _toh=at(23, 2).cast("long"),
+        _tom=at(25, 2).cast("long"),
     )
     year, month, day = c("_ty"), c("_tm"), c("_td")
     hour, minute, second = c("_th"), c("_tmi"), c("_ts")
@@ -86,7 +107,7 @@ def with_time(frame: DataFrame, column: str, out: str) -> DataFrame:
         .otherwise(31)
     )
     valid = (
-        g.isNotNull()
+        c("_tok")
         & (year >= 1)
         & (day >= 1)
         & (day <= month_days)
@@ -117,9 +138,10 @@ def _after_slash(part: Column) -> Column:
     return part.substr(F.instr(part, "/") + 1, F.lit(1 << 30))
 
 
-def _value_of_first(parts: Column, pattern: str) -> Column:
-    """The first part the pattern matches (``name/value``)."""
-    return F.get(F.filter(parts, lambda p: p.rlike(pattern)), 0)
+def _value_of_first(agent: Column, pattern: str) -> Column:
+    """The first part the pattern matches (``name/value``); null if none
+    (a part that matches is never empty)."""
+    return F.nullif(F.regexp_extract(agent, pattern, 1), F.lit(""))
 
 
 def _positional(parts: Column, index: int) -> Column:
@@ -173,7 +195,7 @@ def parse_lines(
         _package=_groups(c("_where")[3], PACKAGE, ["$1", "$2"]),
         _repodata=c("_where")[3].rlike(REPODATA),
         **{
-            f"_{name}": _value_of_first(c("_parts"), pattern)
+            f"_{name}": F.when(conda, _value_of_first(c("_agent"), pattern))
             for name, pattern in PART_PATTERNS.items()
         },
     )
@@ -199,7 +221,7 @@ def parse_lines(
             name: c(f"_{name}").substr(F.instr(c(f"_{name}"), "/") + 1, F.lit(1 << 30))
             for name in PART_PATTERNS
         },
-        "admin": F.filter(parts, lambda p: p.rlike(ADMIN_PART)),
+        "admin": F.when(conda, F.regexp_extract_all(c("_agent"), F.lit(ADMIN_PART), 1)),
     }
     line_kind = c("line_kind")
     return step.select(
