@@ -12,8 +12,11 @@ Usage: python benchmarks/plugin_overhead.py --conda /path/to/bin/conda [--runs 3
 2. Wall time of ``conda info`` with the plugin and with CONDA_NO_PLUGINS=true
    (the plugin is the only external plugin in that environment).
 
-Target (issue 2): at most 0.5 ms added in-process, no measurable change to
-``conda info`` (the difference within the run-to-run spread).
+Target (issue 8): at most 0.7 ms added in-process (with the package's
+modules as they are, not folded into one), no measurable change to ``conda
+info`` (the difference within the run-to-run spread). The plugin's time is
+also split into its import, its pre-command hook and the first user-agent,
+to show where it goes.
 """
 
 from __future__ import annotations
@@ -44,18 +47,25 @@ assert "anaconda_anon_usage" not in sys.modules
 import gc
 gc.collect()
 start = time.perf_counter()
+stages = []
 if variant == "empty":
     sys.path.append(sys.argv[2])
     import aau_bench_empty.plugin
 if with_plugin:
     from anaconda_anon_usage import plugin
+    stages.append(time.perf_counter())
     [hook] = plugin.conda_pre_commands()
     if "search" in hook.run_for:
         hook.action("search")
+    stages.append(time.perf_counter())
 agent = context.user_agent
-elapsed = time.perf_counter() - start
+end = time.perf_counter()
 assert (" aau/" in agent) == with_plugin, agent
-print(json.dumps({"seconds": elapsed}))
+marks = [start, *stages, end]
+print(json.dumps({
+    "seconds": end - start,
+    "stages": [b - a for a, b in zip(marks, marks[1:])],
+}))
 """
 
 
@@ -72,7 +82,12 @@ def make_empty_plugin() -> str:
     return root
 
 
-def probe(python: str, variant: str, env: dict[str, str], extra: str = "") -> float:
+STAGES = ("import", "pre-command hook", "first user-agent")
+
+
+def probe(
+    python: str, variant: str, env: dict[str, str], extra: str = ""
+) -> tuple[float, list[float]]:
     out = subprocess.run(
         [python, "-c", PROBE, variant, extra],
         capture_output=True,
@@ -80,13 +95,22 @@ def probe(python: str, variant: str, env: dict[str, str], extra: str = "") -> fl
         env=env,
         check=True,
     ).stdout
-    return float(json.loads(out)["seconds"])
+    result = json.loads(out)
+    return float(result["seconds"]), [float(s) for s in result["stages"]]
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, capture_output=True, env=env, check=True)
     return time.perf_counter() - start
+
+
+def decile(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[0]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:8.3f} ms"
 
 
 def spread(values: list[float]) -> float:
@@ -108,21 +132,36 @@ def main() -> int:
 
     empty_root = make_empty_plugin()
     baseline, empty, plugin = [], [], []
+    stages: list[list[float]] = []
     for _ in range(args.runs):
-        baseline.append(probe(python, "baseline", env))
-        empty.append(probe(python, "empty", env, empty_root))
-        plugin.append(probe(python, "plugin", env))
+        baseline.append(probe(python, "baseline", env)[0])
+        empty.append(probe(python, "empty", env, empty_root)[0])
+        seconds, split = probe(python, "plugin", env)
+        plugin.append(seconds)
+        stages.append(split)
     added = statistics.median(plugin) - statistics.median(baseline)
     floor = statistics.median(empty) - statistics.median(baseline)
+    # On a loaded machine a fresh process is often preempted for a few ms in
+    # the timed section; the lowest decile shows the cost without that.
+    quiet_added = decile(plugin) - decile(baseline)
+    quiet_floor = decile(empty) - decile(baseline)
     print(
         f"in-process, {args.runs} fresh processes each "
         "(import + hook + first user-agent)"
     )
-    print(f"  conda alone          median {statistics.median(baseline) * 1e3:8.3f} ms")
-    print(f"  an empty plugin      median {statistics.median(empty) * 1e3:8.3f} ms")
-    print(f"  anaconda-anon-usage  median {statistics.median(plugin) * 1e3:8.3f} ms")
-    print(f"  added by this plugin        {added * 1e3:8.3f} ms  (target <= 0.5 ms)")
-    print(f"  of which any plugin's floor {floor * 1e3:8.3f} ms")
+    print(f"  {'':<30} {'median':>11} {'lowest decile':>14}")
+
+    def row(label: str, middle: float, low: float, note: str = "") -> None:
+        print(f"  {label:<30} {ms(middle)} {ms(low):>14}{note}")
+
+    row("conda alone", statistics.median(baseline), decile(baseline))
+    row("an empty plugin", statistics.median(empty), decile(empty))
+    row("anaconda-anon-usage", statistics.median(plugin), decile(plugin))
+    row("added by this plugin", added, quiet_added, "  (target <= 0.7 ms)")
+    row("of which any plugin's floor", floor, quiet_floor)
+    for index, name in enumerate(STAGES):
+        split = [run[index] for run in stages]
+        row(f"  plugin: {name}", statistics.median(split), decile(split))
 
     runs = max(10, args.runs // 2)
     without_env = {**env, "CONDA_NO_PLUGINS": "true"}
@@ -140,10 +179,10 @@ def main() -> int:
         f"  difference            {difference * 1e3:8.1f} ms  "
         f"(run-to-run spread {noise * 1e3:.1f} ms)"
     )
-    verdict_in = added <= 0.0005
     verdict_info = abs(difference) <= noise
     print(
-        f"in-process target met: {verdict_in}; "
+        f"in-process target met: {added <= 0.0007} (median), "
+        f"{quiet_added <= 0.0007} (lowest decile); "
         f"conda info unchanged within noise: {verdict_info}"
     )
     return 0

@@ -58,6 +58,7 @@ class FakeChannel:
     def __init__(self) -> None:
         self.package = _package_bytes()
         self.requests: list[Request] = []
+        self.posts: list[bytes] = []
         self._lock = threading.Lock()
         channel = self
 
@@ -77,6 +78,19 @@ class FakeChannel:
 
             def do_HEAD(self) -> None:
                 self.do_GET()
+
+            def do_POST(self) -> None:
+                """Records what is posted (conda's error-report upload)."""
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with channel._lock:
+                    channel.requests.append(
+                        Request(self.path, self.headers.get("User-Agent", ""))
+                    )
+                    channel.posts.append(body)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -120,6 +134,7 @@ class FakeChannel:
     def clear(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.posts.clear()
 
     def __enter__(self) -> FakeChannel:
         self.thread.start()

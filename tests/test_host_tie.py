@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -103,3 +104,15 @@ def test_a_copied_home_gets_a_new_token_on_another_machine(tmp_path: Path):
     assert client_token_on("b" * 32, "machine-b", home_b, tmp_path) == second
     # the original machine still has its own token
     assert client_token_on("a" * 32, "machine-a", home_a, tmp_path) == first
+
+
+def test_the_identity_file_is_read_without_waiting(tmp_path: Path):
+    plain = tmp_path / "machine-id"
+    plain.write_text(f"\n{MACHINE_ID}\n")  # the first line only, even if blank
+    assert hostid._read_first_line(str(plain)) is None
+    plain.write_text(f"  {MACHINE_ID}  \nmore\n")
+    assert hostid._read_first_line(str(plain)) == MACHINE_ID
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # no writer: a blocking open or read would hang here
+    assert hostid._read_first_line(str(fifo)) is None
+    assert hostid._read_first_line(str(tmp_path / "missing")) is None

@@ -105,6 +105,31 @@ def test_unexpected_error_report_shows_no_tokens_and_creates_none(
         assert info["user_agent"].endswith(SHOWN)
 
 
+def test_the_uploaded_error_report_shows_no_tokens(conda: Conda, tmp_path: Path):
+    """conda < 26.1 uploads the report when ``report_errors`` is on: its body
+    is redacted, the upload request itself carries the real values."""
+    if test_real_conda.conda_version() >= (26, 1):
+        pytest.skip("conda >= 26.1 uploads no error reports")
+    conda.extra_env = {"ANACONDA_ANON_USAGE_INSTALLER_TOKEN": INSTALLER}
+    prefix = broken_environment(conda, tmp_path)
+    conda.channel.clear()
+    report = conda.run(
+        "list",
+        "-p",
+        str(prefix),
+        check=False,
+        CONDA_REPORT_ERRORS="true",
+        CONDA_ERROR_UPLOAD_URL=f"{conda.channel.url}/upload",
+    )
+    assert report.returncode != 0
+    assert len(conda.channel.posts) == 1, report.stderr
+    secrets = secrets_on_the_wire(conda)  # the upload's own User-Agent
+    uploaded = conda.channel.posts[0].decode()
+    assert json.loads(uploaded)["conda_info"]["user_agent"].endswith(SHOWN)
+    assert leaks(uploaded, secrets) == []
+    assert leaks(report.stdout + report.stderr, secrets) == []
+
+
 # --- logs and HTTP errors ---------------------------------------------------------
 
 SEARCH = ("search", "--override-channels", "-c")
