@@ -233,3 +233,28 @@ def test_agreement_on_a_generated_log(tmp_path):
 def test_malformed_examples_are_reported():
     chunk = parse_chunk(b"bad one\nbad two\n" + line().encode() + b"\n", examples=1)
     assert chunk.malformed == 2 and chunk.malformed_examples == ["bad one"]
+
+
+def test_chunk_times_are_parse_times_on_edge_dates_clocks_and_offsets():
+    """The vectorised time (dates and offsets worked out once per distinct
+    value, the clock on every time) against ``parse_time`` on every month's
+    last days, leap and common years, year 0001/0000, out-of-range clocks
+    and offsets."""
+    import polars as pl
+
+    from anaconda_anon_usage.stats import frames
+    from anaconda_anon_usage.stats import lineformat as lf
+
+    times = [
+        f"{day}/{month}/{year}:{clock} {zone}"
+        for day in ("00", "01", "28", "29", "30", "31", "32")
+        for month in (*lf.MONTHS, "jan", "Foo")
+        for year in ("0000", "0001", "1900", "2000", "2024", "2026")
+        for clock in ("00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60")
+        for zone in ("+0000", "-0530", "+2359", "+2400", "-0060")
+    ]
+    got = frames._timestamps(pl.Series(times))
+    got_map = dict(zip(got["time"].to_list(), got["timestamp"].to_list(), strict=True))
+    expected = {t: lf.parse_time(t) for t in times}
+    assert got_map == {t: v for t, v in expected.items() if v is not None}
+    assert 0 < len(got_map) < len(times)

@@ -67,69 +67,88 @@ def _unescape(column: pl.Expr) -> pl.Expr:
     )
 
 
-def _timestamps(times: pl.Series) -> pl.DataFrame:
-    """``lineformat.parse_time`` of each distinct time, in integer arithmetic
-    (no lenient parser): columns ``time`` and ``timestamp``, valid times only."""
-    frame = (
-        pl.DataFrame({"time": times.drop_nulls().unique()})
-        .lazy()
-        .filter(pl.col("time").str.contains(lf.TIME))  # ASCII, fixed width
-    )
-    time = pl.col("time")
-    frame = frame.with_columns(
-        *(
-            time.str.slice(start, width).cast(pl.Int64).alias(name)
-            for name, start, width in (
-                ("day", 0, 2),
-                ("year", 7, 4),
-                ("hour", 12, 2),
-                ("minute", 15, 2),
-                ("second", 18, 2),
-                ("off_h", 22, 2),
-                ("off_m", 24, 2),
-            )
-        ),
-        time.str.slice(3, 3)
+def _days(dates: pl.Series) -> pl.DataFrame:
+    """Days since the epoch of each distinct ``dd/Mon/yyyy`` (as matched by
+    ``lf.TIME``) that exists: columns ``date`` and ``days``."""
+    date = pl.col("date")
+    frame = pl.DataFrame({"date": dates}).with_columns(
+        date.str.slice(0, 2).cast(pl.Int64).alias("day"),
+        date.str.slice(7, 4).cast(pl.Int64).alias("year"),
+        date.str.slice(3, 3)
         .replace_strict(
             {name: n for n, name in enumerate(lf.MONTHS, 1)}, return_dtype=pl.Int64
         )
         .alias("month"),
-        pl.when(time.str.slice(21, 1) == "-").then(-1).otherwise(1).alias("sign"),
     )
     day, year, month = pl.col("day"), pl.col("year"), pl.col("month")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    frame = frame.with_columns(
+    month_days = (
         pl.when(month == 2)
         .then(28 + leap.cast(pl.Int64))
         .otherwise(30 + (month + month // 8) % 2)
-        .alias("month_days"),
-        # days from the civil date (H. Hinnant's algorithm; years >= 1)
-        (year - (month <= 2).cast(pl.Int64)).alias("y"),
-    ).with_columns((pl.col("y") // 400).alias("era"))
-    frame = frame.with_columns((pl.col("y") - pl.col("era") * 400).alias("yoe"))
-    yoe = pl.col("yoe")
+    )
+    # days from the civil date (H. Hinnant's algorithm; years >= 1)
+    y = year - (month <= 2).cast(pl.Int64)
+    era = y // 400
+    yoe = y - era * 400
     day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = (
-        pl.col("era") * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + day_of_year
-    ) - 719468
-    valid = (
-        (year >= 1)
-        & (day >= 1)
-        & (day <= pl.col("month_days"))
-        & (pl.col("hour") <= 23)
-        & (pl.col("minute") <= 59)
-        & (pl.col("second") <= 59)
-        & (pl.col("off_h") <= 23)
-        & (pl.col("off_m") <= 59)
+    days = (era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + day_of_year) - 719468
+    valid = (year >= 1) & (day >= 1) & (day <= month_days)
+    return frame.filter(valid).select("date", days.alias("days"))
+
+
+def _offsets(zones: pl.Series) -> pl.DataFrame:
+    """Seconds east of UTC of each distinct ``+hhmm`` under 24 hours."""
+    zone = pl.col("zone")
+    hours = zone.str.slice(1, 2).cast(pl.Int64)
+    minutes = zone.str.slice(3, 2).cast(pl.Int64)
+    sign = pl.when(zone.str.slice(0, 1) == "-").then(-1).otherwise(1)
+    return (
+        pl.DataFrame({"zone": zones})
+        .filter((hours <= 23) & (minutes <= 59))
+        .select("zone", (sign * (hours * 3600 + minutes * 60)).alias("offset"))
     )
+
+
+def _timestamps(times: pl.Series) -> pl.DataFrame:
+    """``lineformat.parse_time`` of each distinct time, in integer arithmetic
+    (no lenient parser): columns ``time`` and ``timestamp``, valid times only.
+    A chunk holds few distinct dates and offsets: each is worked out once,
+    and only the clock (``HH:MM:SS``) is read on every distinct time."""
+    time = pl.col("time")
+    frame = (
+        pl.DataFrame({"time": times.drop_nulls().unique()})
+        .filter(time.str.contains(lf.TIME))  # ASCII, fixed width
+        .with_columns(
+            time.str.slice(0, 11).alias("date"),
+            time.str.slice(21, 5).alias("zone"),
+            time.str.slice(12, 8)
+            .str.replace_all(":", "", literal=True)
+            .cast(pl.Int64)
+            .alias("clock"),  # HHMMSS
+        )
+    )
+    days = _days(frame.get_column("date").unique())
+    offsets = _offsets(frame.get_column("zone").unique())
+    clock = pl.col("clock")
+    hour, minute, second = clock // 10000, clock // 100 % 100, clock % 100
     stamp = (
-        days * 86400
-        + pl.col("hour") * 3600
-        + pl.col("minute") * 60
-        + pl.col("second")
-        - pl.col("sign") * (pl.col("off_h") * 3600 + pl.col("off_m") * 60)
+        pl.col("date").replace_strict(
+            days["date"], days["days"], default=None, return_dtype=pl.Int64
+        )
+        * 86400
+        + hour * 3600
+        + minute * 60
+        + second
+        - pl.col("zone").replace_strict(
+            offsets["zone"], offsets["offset"], default=None, return_dtype=pl.Int64
+        )
     )
-    return frame.filter(valid).select("time", stamp.alias("timestamp")).collect()
+    return (
+        frame.filter((hour <= 23) & (minute <= 59) & (second <= 59))
+        .select("time", stamp.alias("timestamp"))
+        .drop_nulls("timestamp")
+    )
 
 
 # The fast path: most lines have no backslash, so their quoted fields are

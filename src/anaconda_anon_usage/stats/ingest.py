@@ -206,41 +206,54 @@ class _Tokens:
     """Keyed hashes of the token columns. sha256 runs in Python, so each
     distinct value is hashed once: per chunk, and across chunks through a
     cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
-    whatever the size of the log)."""
+    whatever the size of the log). The cache is a polars table, looked up
+    with a join: only the values never seen before reach Python."""
 
     CACHE_LIMIT = 200_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
-        self.cache: dict[str, dict[str, int]] = {}
+        self.cache: dict[str, pl.DataFrame] = {}
         self.lock = threading.Lock()
+
+    def _hash(self, kind: str, values: list[str]) -> pl.Series:
+        """``dataset.keyed_hash`` of each value, vectorised: big-endian
+        signed, 0 -> 1."""
+        copy = hashlib.sha256((self.dataset.key_hex + kind + "/").encode()).copy
+        digests = []
+        for value in values:
+            digest = copy()
+            digest.update(value.encode())
+            digests.append(digest.digest()[:8])
+        return (
+            pl.Series(digests, dtype=pl.Binary)
+            .bin.reinterpret(dtype=pl.Int64, endianness="big")
+            .replace(0, 1)
+        )
 
     def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(distinct non-empty values, their keyed hashes) of one kind."""
         distinct = values.filter(values.is_not_null() & (values != "")).unique()
-        texts: list[str] = distinct.to_list()
-        with self.lock:  # the parse threads share the cache
-            cache = self.cache.setdefault(kind, {})
-            new = [value for value in texts if value not in cache]
-            if len(cache) + len(new) > self.CACHE_LIMIT:
-                cache.clear()
-                new = texts
-            if new:
-                prefix = hashlib.sha256((self.dataset.key_hex + kind + "/").encode())
-                digests = []
-                for value in new:
-                    digest = prefix.copy()
-                    digest.update(value.encode())
-                    digests.append(digest.digest()[:8])
-                # dataset.keyed_hash, vectorised: big-endian signed, 0 -> 1
-                hashed = (
-                    pl.Series(digests, dtype=pl.Binary)
-                    .bin.reinterpret(dtype=pl.Int64, endianness="big")
-                    .replace(0, 1)
-                )
-                cache.update(zip(new, hashed.to_list(), strict=True))
-            hashes = [cache[value] for value in texts]
-        return distinct, pl.Series(hashes, dtype=pl.Int64)
+        frame = pl.DataFrame({"value": distinct})
+        with self.lock:  # the parse threads share the cache (tables are immutable)
+            known = self.cache.get(kind)
+        if known is None:
+            known = pl.DataFrame(schema={"value": pl.String, "hash": pl.Int64})
+        found = frame.join(known, on="value", how="left")
+        missing = found.get_column("hash").is_null()
+        new = found.get_column("value").filter(missing)
+        hashed = pl.DataFrame({"value": new, "hash": self._hash(kind, new.to_list())})
+        table = pl.concat([found.filter(~missing), hashed])
+        with self.lock:
+            current = self.cache.get(kind)
+            if current is None or len(current) + len(hashed) > self.CACHE_LIMIT:
+                self.cache[kind] = table
+            elif len(hashed):
+                merged = pl.concat([current, hashed])
+                if current is not known:  # another thread added values meanwhile
+                    merged = merged.unique("value", keep="first")
+                self.cache[kind] = merged
+        return table.get_column("value"), table.get_column("hash")
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
         old, new = self.mapping(kind, frame.get_column(column))
