@@ -218,14 +218,18 @@ def health_check(prefix: str, verbose: bool) -> None:
     locations = [("client", tokens.client_token_path())]
     if tokens.is_conda_environment(prefix):
         locations.append(("environment", tokens.environment_token_path(prefix)))
-    problems = []
+    problems, read_only = [], []
     for name, path in locations:
         healthy, line, problem = token_health(name, path)
         print(f"{OK if healthy else BAD} {line}")
-        if path is None or problem or not healthy:
+        if not healthy:
             problems.append(name)
+        elif problem:  # a valid token where nothing can be written: still sent
+            read_only.append(name)
     if problems:
         print(f"{BAD} not every token can be kept: {', '.join(problems)}")
+    elif read_only:
+        print(f"{OK} every token is kept (read-only: {', '.join(read_only)})")
     else:
         print(f"{OK} every token location is writable")
     if verbose:
