@@ -603,3 +603,13 @@ def test_the_reader_never_says_on_where_conda_says_off(conda: Conda, tmp_path: P
             problems.append((text, ours_on, theirs))
     assert problems == [], f"{wrong} of {compared}"
     assert compared > 200 and certain > compared // 2
+
+
+def test_tool_and_conda_agree_on_a_missing_named_environment(conda: Conda, home: Path):
+    shown = conda.run("anon-usage", "-n", "no-such-env", check=False)
+    tool = subprocess.run(
+        [TOOL, "-n", "no-such-env"], capture_output=True, text=True, env=conda.env()
+    )
+    assert shown.returncode == tool.returncode == 1, tool.stdout
+    assert tool.stdout == "" and "no conda environment at" in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
