@@ -104,6 +104,7 @@ def test_console_script_runs_without_conda(conda_env: Path):
 def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
     (home / ".conda" / "aau_token").mkdir(parents=True)  # not ours to judge
     env_prefix = tmp_path / "env"
+    (env_prefix / "conda-meta").mkdir(parents=True)
     result = subprocess.run(
         [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
         capture_output=True,
@@ -154,3 +155,18 @@ def test_off_or_uncertain_creates_no_token_file(
     assert data["decided_by"].startswith(str(home / ".condarc"))
     assert not (home / ".conda").exists()
     assert not (conda_env / "etc").exists()
+
+
+def test_a_named_target_that_is_no_environment_is_an_error(
+    capsys, home: Path, tmp_path: Path
+):
+    """As ``conda anon-usage -p`` says: a typo must not print a plausible
+    token string (without e/), nor make token files."""
+    missing = tmp_path / "no-such-env"
+    assert main(["-p", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        f"anaconda-anon-usage: no conda environment at {missing}"
+    )
+    assert not (home / ".conda").exists()

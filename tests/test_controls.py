@@ -80,3 +80,29 @@ def test_reset_target_is_not_overridden_by_the_action(capsys):
     assert args.name == "x" and args.prefix is None
     with pytest.raises(SystemExit):
         parser.parse_args(["-n", "x", "-p", "/env"])
+
+
+def test_doctor_summary_agrees_with_a_valid_read_only_token(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """A valid token in a read-only home is kept and sent (its line is ✅):
+    the last line must not then say it cannot be kept."""
+    from anaconda_anon_usage import conda_settings
+    from anaconda_anon_usage.config import Decision
+
+    conda_dir = tmp_path / "home" / ".conda"
+    conda_dir.mkdir(parents=True)
+    (conda_dir / "aau_token").write_text(new_token() + "\n")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(controls, "_context", lambda: object())
+    monkeypatch.setattr(
+        conda_settings, "decide", lambda context: Decision(True, "default")
+    )
+    from conftest import read_only_bind
+
+    with read_only_bind(conda_dir):
+        controls.health_check(str(tmp_path / "not-an-env"), False)
+    lines = capsys.readouterr().out.splitlines()
+    client = next(line for line in lines if "client token" in line)
+    assert client.startswith("✅") and "kept as it is" in client
+    assert lines[-1].startswith("✅"), lines

@@ -603,3 +603,32 @@ def test_the_reader_never_says_on_where_conda_says_off(conda: Conda, tmp_path: P
             problems.append((text, ours_on, theirs))
     assert problems == [], f"{wrong} of {compared}"
     assert compared > 200 and certain > compared // 2
+
+
+def test_tool_and_conda_agree_on_a_missing_named_environment(conda: Conda, home: Path):
+    shown = conda.run("anon-usage", "-n", "no-such-env", check=False)
+    tool = subprocess.run(
+        [TOOL, "-n", "no-such-env"], capture_output=True, text=True, env=conda.env()
+    )
+    assert shown.returncode == tool.returncode == 1, tool.stdout
+    assert tool.stdout == "" and "no conda environment at" in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
+
+
+def test_json_output_of_every_action_is_one_json_document(conda: Conda, home: Path):
+    """``--json`` before an action: stdout is JSON and nothing else (today
+    ``off``/``on`` printed conda config's JSON followed by text, and ``reset``
+    plain text)."""
+    off = conda.run("anon-usage", "--json", "off")
+    data = json.loads(off.stdout)
+    assert data["anaconda_anon_usage"] is False and data["enabled"] is False
+    assert data["written_to"] == str(home / ".condarc")
+    on = json.loads(conda.run("anon-usage", "--json", "on").stdout)
+    assert on["anaconda_anon_usage"] is True and on["enabled"] is True
+    reset = json.loads(conda.run("anon-usage", "--json", "reset", "--client").stdout)
+    client = (home / ".conda" / "aau_token").read_text().split()[0]
+    assert reset["success"] is True
+    assert [(t["name"], t["value"]) for t in reset["tokens"]] == [("client", client)]
+    missing = conda.run("anon-usage", "--json", "-n", "no-such-env", check=False)
+    assert missing.returncode == 1
+    assert "no conda environment at" in json.loads(missing.stdout)["error"]

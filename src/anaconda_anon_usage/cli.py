@@ -168,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.paths:
         print("\n".join(read_paths(target.prefix, target.condarc_files, target.root)))
         return 0
+    if (args.name or args.prefix) and not tokens.is_conda_environment(target.prefix):
+        # as ``conda anon-usage`` says: a typo gets no plausible token string
+        print(
+            f"anaconda-anon-usage: no conda environment at {target.prefix}",
+            file=sys.stderr,
+        )
+        return 1
     data = report(target.prefix, target.decision, target.root)
     data["reader"] = target.asked
     print(render(data, detail=args.detail, as_json=args.json))

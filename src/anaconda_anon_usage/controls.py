@@ -8,6 +8,9 @@ Imported only when conda runs one of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
 import sys
 from typing import Any
@@ -54,9 +57,17 @@ def _missing_target(args: argparse.Namespace, prefix: str) -> bool:
     """An environment named with -n/-p that does not exist is an error."""
     named = getattr(args, "name", None) or getattr(args, "prefix", None)
     if named and not tokens.is_conda_environment(prefix):
-        print(f"conda anon-usage: no conda environment at {prefix}", file=sys.stderr)
+        message = f"no conda environment at {prefix}"
+        if getattr(args, "json", False):  # stdout stays one JSON document
+            _print_json({"success": False, "error": message})
+        else:
+            print(f"conda anon-usage: {message}", file=sys.stderr)
         return True
     return False
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, indent=2))
 
 
 def show(args: argparse.Namespace) -> int:
@@ -68,9 +79,9 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reset_one(name: str, path: str, is_enabled: bool) -> str:
-    """Replace (tokens on) or remove (tokens off) one token file; OSError
-    when it cannot."""
+def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]:
+    """Replace (tokens on) or remove (tokens off) one token file: (what was
+    done, the new value); OSError when it cannot."""
     if is_enabled:
         annotate = (
             hostid.host_annotation(hostid.machine_identity())
@@ -79,11 +90,11 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> str:
         )
         os.makedirs(os.path.dirname(path), exist_ok=True)
         value = tokens.write_new(path, annotate=annotate)
-        return f"{name} token replaced: {path} (now {value})"
+        return f"{name} token replaced: {path} (now {value})", value
     if os.path.lexists(path):
         os.unlink(path)
-        return f"{name} token removed: {path} (tokens are off)"
-    return f"{name} token: none stored (tokens are off)"
+        return f"{name} token removed: {path} (tokens are off)", None
+    return f"{name} token: none stored (tokens are off)", None
 
 
 def reset(args: argparse.Namespace) -> int:
@@ -101,22 +112,43 @@ def reset(args: argparse.Namespace) -> int:
             ("environment", path if tokens.is_conda_environment(prefix) else None)
         )
     status = 0
+    as_json = bool(getattr(args, "json", False))
+    done: list[dict[str, Any]] = []
     for name, path in targets:
+        value = None
         if path is None:
-            print(f"{name} token: no place for it here; nothing to reset")
-            continue
-        try:
-            print(_reset_one(name, path, state.decision.enabled))
-        except OSError as error:
-            print(f"{name} token: cannot reset {path}: {error.strerror or error}")
-            status = 1
+            line = f"{name} token: no place for it here; nothing to reset"
+        else:
+            try:
+                line, value = _reset_one(name, path, state.decision.enabled)
+            except OSError as error:
+                line = f"{name} token: cannot reset {path}: {error.strerror or error}"
+                status = 1
+        done.append({"name": name, "path": path, "value": value, "message": line})
+        if not as_json:
+            print(line)
+    if as_json:
+        _print_json({"success": status == 0, "tokens": done})
     return status
 
 
-def switch(value: bool) -> int:
+def switch(value: bool, as_json: bool = False) -> int:
     """``conda config --set anaconda_anon_usage VALUE``, run by conda's own
     code; its errors (a read-only home...) are reported by conda as for
     ``conda config``."""
+    if as_json:  # conda config prints its own JSON then: ours is the one shown
+        with contextlib.redirect_stdout(io.StringIO()):
+            path = conda_settings.set_in_user_condarc(value)
+        decision = conda_settings.decide(_context())
+        _print_json(
+            {
+                "anaconda_anon_usage": value,
+                "written_to": path,
+                "enabled": decision.enabled,
+                "decided_by": decision.source,
+            }
+        )
+        return 0
     path = conda_settings.set_in_user_condarc(value)
     word = "on" if value else "off"
     print(f"anaconda_anon_usage: {word} (written to {path})")
@@ -142,7 +174,7 @@ def run(args: argparse.Namespace | list[str]) -> int:
     if action == "reset":
         return reset(args)
     if action in ("on", "off"):
-        return switch(action == "on")
+        return switch(action == "on", bool(getattr(args, "json", False)))
     return show(args)
 
 
@@ -218,14 +250,18 @@ def health_check(prefix: str, verbose: bool) -> None:
     locations = [("client", tokens.client_token_path())]
     if tokens.is_conda_environment(prefix):
         locations.append(("environment", tokens.environment_token_path(prefix)))
-    problems = []
+    problems, read_only = [], []
     for name, path in locations:
         healthy, line, problem = token_health(name, path)
         print(f"{OK if healthy else BAD} {line}")
-        if path is None or problem or not healthy:
+        if not healthy:
             problems.append(name)
+        elif problem:  # a valid token where nothing can be written: still sent
+            read_only.append(name)
     if problems:
         print(f"{BAD} not every token can be kept: {', '.join(problems)}")
+    elif read_only:
+        print(f"{OK} every token is kept (read-only: {', '.join(read_only)})")
     else:
         print(f"{OK} every token location is writable")
     if verbose:
