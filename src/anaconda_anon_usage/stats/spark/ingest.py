@@ -24,6 +24,7 @@ import io
 import lzma
 import os
 import shutil
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -387,7 +388,7 @@ def ingest(
                 if path is not None
                 else plan_remote(spark, dataset, name)
             )
-        except (OSError, EOFError, lzma.LZMAError) as error:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
             planned = [FileResult(name, f"skipped: {error}")]
         for item in planned:
             if isinstance(item, FileResult):
