@@ -44,6 +44,9 @@ def test_an_empty_log_is_not_said_to_be_already_ingested(tmp_path: Path):
     empty.write_bytes(b"")
     db = RawDataset(str(tmp_path / "raw"), write=True)
     assert ingest.ingest_path(db, str(empty)).status == "skipped: empty"
+    db.close()
+    # nothing wrong with it (a rotated log of a quiet hour): exit 0
+    assert main(["ingest", "--raw", str(tmp_path / "raw"), str(empty)]) == 0
 
 
 @pytest.mark.parametrize(
@@ -122,3 +125,43 @@ def test_the_spark_driver_skips_a_corrupt_gzip_stream(tmp_path: Path):
     assert not spark_ingest.ingest(None, db, [str(corrupt)], reports.append)  # type: ignore[arg-type]
     assert [r.status.startswith("skipped:") for r in reports] == [True]
     assert db.ledger() == []
+
+
+def test_the_spark_engine_counts_a_log_once_when_a_later_one_in_the_same_run_grew_from_it(
+    tmp_path: Path, monkeypatch
+):
+    """The local engine recognises ``first.log``'s content at the start of
+    ``grown.log`` (ingested in the same command) and adds only the new line;
+    the Spark engine commits a whole batch at once, so it must recognise it
+    among the logs planned in the same run, not only in the ledger."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    first = tmp_path / "first.log"
+    first.write_text(GOOD)
+    grown = tmp_path / "grown.log"
+    grown.write_text(GOOD + GOOD.replace("10:00:00", "11:00:00"))
+    planned: list[str] = []
+    monkeypatch.setattr(
+        spark_ingest,
+        "run",
+        lambda spark, db, sources, report: planned.extend(s.name for s in sources),
+    )
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    reports: list[ingest.FileResult] = []
+    spark_ingest.ingest(None, db, [str(first), str(grown)], reports.append)  # type: ignore[arg-type]
+    assert planned == [str(first)]
+    assert [r.name for r in reports] == [str(grown)]
+    assert reports[0].status.startswith("skipped:")
+
+
+def test_the_spark_engine_says_an_empty_log_is_empty(tmp_path: Path):
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    result = spark_ingest.plan_local(db, str(empty))
+    assert isinstance(result, ingest.FileResult)
+    assert result.status == "skipped: empty"  # as the local engine says

@@ -138,7 +138,7 @@ def run_ingest(args: argparse.Namespace) -> int:
             if result.status != "ingested":
                 print(f"{path}: {result.status}")
                 failed = failed or not result.status.startswith(
-                    ("skipped: already", "skipped: nothing new")
+                    ("skipped: already", "skipped: nothing new", "skipped: empty")
                 )
             else:
                 print(
