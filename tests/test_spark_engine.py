@@ -316,7 +316,7 @@ def test_spark_errors_are_one_line(spark, tmp_path: Path, capsys):
     assert any(line.startswith(f"{missing}: skipped:") for line in lines)
     assert any(line.startswith(f"{plain}: skipped:") for line in lines)
     assert any(line.startswith(f"{xz}: skipped:") for line in lines)
-    assert f"{empty}: skipped: already ingested" in lines  # as the local engine says
+    assert f"{empty}: skipped: empty" in lines  # as the local engine says
     assert ds.RawDataset(str(raw)).ledger() == []
     code = main(["ingest", *SPARK, "--conf", "nokey", "--raw", str(raw), str(plain)])
     assert code == 2 and "key=value" in capsys.readouterr().err

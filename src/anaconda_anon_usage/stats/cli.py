@@ -122,6 +122,7 @@ def _progress(total: int | None):  # type: ignore[no-untyped-def]
 def run_ingest(args: argparse.Namespace) -> int:
     from .dataset import DatasetError, RawDataset
     from .ingest import ingest_path
+    from .lineformat import redact
 
     try:
         db = RawDataset(args.raw, write=True)
@@ -137,7 +138,7 @@ def run_ingest(args: argparse.Namespace) -> int:
             if result.status != "ingested":
                 print(f"{path}: {result.status}")
                 failed = failed or not result.status.startswith(
-                    ("skipped: already", "skipped: nothing new")
+                    ("skipped: already", "skipped: nothing new", "skipped: empty")
                 )
             else:
                 print(
@@ -147,7 +148,7 @@ def run_ingest(args: argparse.Namespace) -> int:
             for note in result.notes:
                 print(f"  {note}")
             for example in result.malformed_examples:
-                print(f"  malformed: {example[:200]!r}")
+                print(f"  malformed: {redact(example)[:200]!r}")
     finally:
         if bar:
             bar.close()
@@ -226,6 +227,11 @@ def run_report(args: argparse.Namespace) -> int:
 def run_sample(args: argparse.Namespace) -> int:
     from .synthetic import generate
 
+    if args.weeks < 1:
+        return _fail("--weeks must be 1 or more")
+    if args.clients < 1:
+        return _fail("--clients must be 1 or more")
+
     generate(
         args.directory,
         weeks=args.weeks,
@@ -248,8 +254,23 @@ def _installed(name: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # stdout closed early (`aau-stats ingest … | head`): no traceback, and
+        # none at exit either when Python flushes stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if not all(_installed(name) for name in ("matplotlib", "polars")):
         print(EXTRA_HINT, file=sys.stderr)
+        return 2
+    if args.command == "totals" and args.k < 1:
+        print("aau-stats: -k must be 1 or more", file=sys.stderr)
         return 2
     if getattr(args, "engine", "local") == "spark":
         try:

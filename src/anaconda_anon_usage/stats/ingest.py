@@ -29,6 +29,7 @@ import lzma
 import os
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -400,6 +401,8 @@ def ingest_stream(
             status = (
                 "skipped: nothing new since it was last read"
                 if start.offset and piece_start == start.offset
+                else "skipped: empty"
+                if offset == 0
                 else "skipped: already ingested"
             )
             return FileResult(name, status, notes=tuple(notes))
@@ -485,5 +488,6 @@ def ingest_path(
                 path=os.path.abspath(path),
                 describe=describe,
             )
-    except (OSError, EOFError, lzma.LZMAError) as error:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
+        # zlib.error: a gzip file whose deflate stream is corrupt
         return FileResult(path, f"skipped: {error}")

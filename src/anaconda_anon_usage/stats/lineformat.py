@@ -245,3 +245,27 @@ def parse_line(line: str) -> Line:
         timestamp,
         Request(timestamp=timestamp, status=int(status), **where, **agent),  # type: ignore[arg-type]
     )
+
+
+# What `redact` masks in a line shown to the operator (a malformed example).
+_FIRST_FIELD_RE = re.compile(r"^[^ ]+")
+_TOKEN_RE = re.compile(r"(^|[ \"'(;,])([a-z])/[^ \"']+")
+_IPV4_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# colon-separated hex groups: an IPv6 address has '::' or at least 5 colons
+# (a log time, 2026:10:00:00, has 3)
+_IPV6_RE = re.compile(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}")
+
+
+def _ipv6(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return "…" if "::" in text or text.count(":") >= 5 else text
+
+
+def redact(line: str) -> str:
+    """A line fit to print: the client field, IP addresses and token values
+    (``c/…``, any one-letter kind) masked, so malformed examples shown by
+    ``ingest`` never put an address or a token in a terminal or cron mail."""
+    line = _FIRST_FIELD_RE.sub("…", line, count=1)
+    line = _TOKEN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", line)
+    line = _IPV4_RE.sub("…", line)
+    return _IPV6_RE.sub(_ipv6, line)

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..ingest import FileResult
+from ..lineformat import redact
 
 SPARK_HINT = (
     "the Spark engine needs the spark extra and Java 17+: "
@@ -55,7 +56,7 @@ def _print(result: FileResult) -> None:
     for note in result.notes:
         print(f"  {note}")
     for example in result.malformed_examples:
-        print(f"  malformed: {example[:200]!r}")
+        print(f"  malformed: {redact(example)[:200]!r}")
 
 
 def run_ingest(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ import io
 import lzma
 import os
 import shutil
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -34,7 +35,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import ingest as local
-from ..dataset import RawDataset, hour_ranges
+from ..dataset import LedgerEntry, RawDataset, hour_ranges
 from ..ingest import FileResult
 from .parse import parse_lines, read_lines
 
@@ -144,9 +145,13 @@ def _fingerprint(
     return digest.hexdigest(), size, overlap, last
 
 
-def plan_local(dataset: RawDataset, path: str) -> Source | FileResult:
-    """A local log to ingest, or why not (as the local engine decides)."""
-    entries = dataset.ledger()
+def plan_local(
+    dataset: RawDataset, path: str, planned: Sequence[Any] = ()
+) -> Source | FileResult:
+    """A local log to ingest, or why not (as the local engine decides).
+    ``planned``: ledger-like entries of logs planned in this run (committed
+    together at the end, so not in the ledger yet)."""
+    entries = [*dataset.ledger(), *planned]
     key = local.quick_key(path)
     if key is not None and any(e.quick_key == key for e in entries):
         return FileResult(path, "skipped: already ingested")
@@ -174,7 +179,9 @@ def plan_local(dataset: RawDataset, path: str) -> Source | FileResult:
             buffered.seek(0)
         stream = local.MAGIC[magic](buffered) if magic else buffered
         digest, size, overlap, last = _fingerprint(stream, entries)  # type: ignore[arg-type]
-    if not size or any(e.content_sha256 == digest and e.end == size for e in entries):
+    if not size:
+        return FileResult(path, "skipped: empty")  # as the local engine
+    if any(e.content_sha256 == digest and e.end == size for e in entries):
         return FileResult(path, "skipped: already ingested")  # as the local engine
     if overlap is not None:
         return FileResult(
@@ -200,6 +207,27 @@ def plan_local(dataset: RawDataset, path: str) -> Source | FileResult:
             "quick_key": local.quick_key(path, bytes_read),
             "bytes": bytes_read,
         },
+    )
+
+
+def _pending(source: Source) -> LedgerEntry:
+    """A planned source as a ledger entry, for recognising its content."""
+    fields = source.fields
+    return LedgerEntry(
+        piece="",
+        engine="spark",
+        name=source.name,
+        lines=0,
+        malformed=0,
+        conda_requests=0,
+        files=(),
+        ingested_at=0,
+        hours=(),
+        path=fields.get("path"),
+        start=fields.get("start"),
+        end=fields.get("end"),
+        content_sha256=fields.get("content_sha256"),
+        quick_key=fields.get("quick_key"),
     )
 
 
@@ -383,16 +411,18 @@ def ingest(
         path = _local_path(name)
         try:
             planned = (
-                [plan_local(dataset, path)]
+                [plan_local(dataset, path, [_pending(s) for s in sources])]
                 if path is not None
                 else plan_remote(spark, dataset, name)
             )
-        except (OSError, EOFError, lzma.LZMAError) as error:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
             planned = [FileResult(name, f"skipped: {error}")]
         for item in planned:
             if isinstance(item, FileResult):
                 report(item)
-                ok = ok and item.status.startswith("skipped: already")
+                ok = ok and item.status.startswith(
+                    ("skipped: already", "skipped: empty")
+                )
             elif any(
                 s.fields.get("content_sha256")
                 and s.fields.get("content_sha256") == item.fields.get("content_sha256")
