@@ -235,7 +235,6 @@ def _redact_conda_errors() -> None:
     if getattr(original, _MARK, False):
         return
 
-    @functools.wraps(original)
     def __init__(self: Any, message: Any, *args: Any, **kwargs: Any) -> None:
         try:
             from .redaction import redact_error_arguments  # on the first error
@@ -245,6 +244,10 @@ def _redact_conda_errors() -> None:
             debug("cannot redact a conda error: %s", error)
         original(self, message, *args, **kwargs)
 
+    # what functools.wraps would copy, without its first-use cost (~10 us)
+    __init__.__qualname__ = original.__qualname__
+    __init__.__doc__ = original.__doc__
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
     setattr(__init__, _MARK, True)
     CondaError.__init__ = __init__
 
