@@ -8,6 +8,7 @@ import pytest
 
 from anaconda_anon_usage import useragent
 from anaconda_anon_usage.cli import main
+from anaconda_anon_usage.redaction import redact
 
 
 def sent(root: Path) -> list[tuple[str, str]]:
@@ -90,7 +91,7 @@ def test_sent_after_the_environment_token(root, conda_env, monkeypatch):
     line = useragent.aau_user_agent(found)
     assert [t.kind for t in found] == ["c", "s", "e", "i", "m"]
     assert line.endswith(" i/inst m/mach")
-    assert useragent.redact("conda/1 " + line).endswith(" e/. i/. m/.")
+    assert redact("conda/1 " + line).endswith(" e/. i/. m/.")
 
 
 def test_cli_detail_paths_and_disabled(root, conda_env, home, monkeypatch, capsys):

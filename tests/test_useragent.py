@@ -1,7 +1,8 @@
 import json
 
 from anaconda_anon_usage import __version__
-from anaconda_anon_usage.useragent import Token, aau_user_agent, redact, redact_text
+from anaconda_anon_usage.redaction import redact, redact_text
+from anaconda_anon_usage.useragent import Token, aau_user_agent
 
 C, S, E = "a" * 22, "b" * 22, "c" * 22
 

@@ -170,7 +170,9 @@ def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> s
                 )
                 part = useragent.aau_user_agent(found)
                 if shown:
-                    part = useragent.redact(f" {part}")[1:]
+                    from .redaction import redact
+
+                    part = redact(f" {part}")[1:]
                 elif found:
                     _redact_output(found)
                 _computed[key] = part
@@ -201,12 +203,6 @@ def _redact_output(sent: list[Any]) -> None:
     _redact_conda_errors()
 
 
-def _shown(text: str) -> str:
-    from .useragent import redact_text
-
-    return redact_text(text, _sent_values)
-
-
 _redacting_logs = False
 
 
@@ -222,15 +218,9 @@ def _redact_log_records() -> None:
     def record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
-            message = record.getMessage()
-            shown = _shown(message)
-            if shown != message:
-                record.msg, record.args = shown, ()
-            if record.exc_info and not record.exc_text:
-                trace = logging.Formatter().formatException(record.exc_info)
-                shown = _shown(trace)
-                if shown != trace:
-                    record.exc_text = shown
+            from .redaction import redact_record  # on the first record only
+
+            redact_record(record, _sent_values)
         except Exception as error:  # the record stays as it was made
             debug("cannot redact a log record: %s", error)
         return record
@@ -245,18 +235,19 @@ def _redact_conda_errors() -> None:
     if getattr(original, _MARK, False):
         return
 
-    @functools.wraps(original)
     def __init__(self: Any, message: Any, *args: Any, **kwargs: Any) -> None:
         try:
-            if isinstance(message, str):
-                message = _shown(message)
-            for name, value in kwargs.items():
-                if isinstance(value, str):
-                    kwargs[name] = _shown(value)
+            from .redaction import redact_error_arguments  # on the first error
+
+            message = redact_error_arguments(message, kwargs, _sent_values)
         except Exception as error:
             debug("cannot redact a conda error: %s", error)
         original(self, message, *args, **kwargs)
 
+    # what functools.wraps would copy, without its first-use cost (~10 us)
+    __init__.__qualname__ = original.__qualname__
+    __init__.__doc__ = original.__doc__
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
     setattr(__init__, _MARK, True)
     CondaError.__init__ = __init__
 
@@ -310,7 +301,7 @@ def install_info_redaction() -> None:
     if getattr(original, _MARK, False):
         return
 
-    from .useragent import redact
+    from .redaction import redact
 
     @functools.wraps(original)
     def get_info_dict(*args: Any, **kwargs: Any) -> Any:

@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
+from typing import TypeAlias
 
 from . import debug
 
@@ -193,7 +194,8 @@ def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-Annotate = Callable[[str], Mapping[str, str]]
+# A string: subscripting Callable at import costs ~8 us of conda's start-up.
+Annotate: TypeAlias = "Callable[[str], Mapping[str, str]]"
 KEEP, ADOPT, RENEW = "keep", "adopt", "renew"
 
 
