@@ -113,3 +113,44 @@ def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
     assert result.returncode == 0
     assert "c/" not in result.stdout
     assert "not a regular file" in result.stderr
+
+
+def test_paths_include_the_host_tie_identity_files(capsys, conda_env: Path):
+    lines = run(capsys, "--paths", "-p", str(conda_env)).splitlines()
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id", "/.dockerenv"):
+        assert path in lines
+
+
+def test_json_names_the_reader(capsys, conda_env: Path):
+    data = json.loads(run(capsys, "--json", "-p", str(conda_env)))
+    assert data["reader"] == "standard library"  # no conda in the test venv
+
+
+def test_name_needs_conda(capsys):
+    assert main(["-n", "some-env"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "anaconda-anon-usage: -n needs conda to find the environment; use -p PATH"
+    )
+
+
+def test_name_and_prefix_are_exclusive(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["-n", "a", "-p", "/b"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{anaconda_anon_usage: false}\n", "anaconda_anon_usage: *alias\n"],
+    ids=["off", "uncertain"],
+)
+def test_off_or_uncertain_creates_no_token_file(
+    capsys, home: Path, conda_env: Path, text: str
+):
+    (home / ".condarc").write_text(text)
+    data = json.loads(run(capsys, "--json", "-p", str(conda_env)))
+    assert data["enabled"] is False and data["tokens"] == []
+    assert data["decided_by"].startswith(str(home / ".condarc"))
+    assert not (home / ".conda").exists()
+    assert not (conda_env / "etc").exists()

@@ -73,6 +73,7 @@ UNCERTAIN = [
     "%YAML 1.1\n---\nanaconda_anon_usage: off\n",
     "{anaconda_anon_usage: true #!final\n}\n",
     "anaconda_anon_usage:false\n",
+    '"anaconda_anon_usage":false\n',
     'x: "a\\\n  b"\nanaconda_anon_usage: true\n',
 ]
 

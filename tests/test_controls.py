@@ -3,8 +3,10 @@ so the lines of ``conda doctor`` never contradict each other."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+import pytest
 from conftest import read_only_mount
 
 from anaconda_anon_usage import controls
@@ -49,14 +51,32 @@ def test_a_read_only_place_is_never_made_on_first_use(tmp_path: Path):
 
 def test_a_file_in_the_way_is_no_directory(tmp_path: Path):
     (tmp_path / ".conda").write_text("a file\n")
-    healthy, _, problem = controls.token_health(
+    healthy, line, problem = controls.token_health(
         "client", str(tmp_path / ".conda" / "aau_token")
     )
     assert not healthy
     assert problem == f"{tmp_path / '.conda'} is not a directory"
+    assert line.endswith(f"cannot be used: {problem}")
 
 
 def test_cannot_write_looks_at_the_nearest_existing_directory(tmp_path: Path):
     assert controls._cannot_write(str(tmp_path / "not" / "yet" / "aau_token")) is None
     with read_only_mount(tmp_path / "ro") as directory:
         assert controls._cannot_write(str(directory / ".conda" / "aau_token"))
+
+
+def test_name_and_prefix_on_both_sides_of_the_action_are_refused(capsys):
+    args = argparse.Namespace(name="a", prefix="/b", anon_usage_action="reset")
+    assert controls.run(args) == 2
+    assert "not allowed with argument -n/--name" in capsys.readouterr().err
+
+
+def test_reset_target_is_not_overridden_by_the_action(capsys):
+    parser = argparse.ArgumentParser()
+    controls.configure_parser(parser)
+    args = parser.parse_args(["-p", "/env", "reset", "--environment"])
+    assert args.prefix == "/env" and args.name is None
+    args = parser.parse_args(["reset", "-n", "x"])
+    assert args.name == "x" and args.prefix is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["-n", "x", "-p", "/env"])

@@ -10,6 +10,7 @@ CORE_MODULES = [
     "anaconda_anon_usage",
     "anaconda_anon_usage.tokens",
     "anaconda_anon_usage.config",
+    "anaconda_anon_usage.condarc",
     "anaconda_anon_usage.useragent",
     "anaconda_anon_usage.cli",
 ]
@@ -89,3 +90,11 @@ def test_aau_stats_without_the_extra_says_what_to_install():
     assert result.returncode == 2
     assert "pip install 'anaconda-anon-usage[stats]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_plugins_path_does_not_load_the_tools_or_subcommands_modules():
+    """Deciding on/off the way the tool does (config, condarc) and asking
+    conda for the tool (conda_settings) are never on the plugin's path."""
+    loaded = imported_after(["anaconda_anon_usage.conda_adapter"])
+    for module in ("config", "condarc", "conda_settings", "controls", "cli"):
+        assert f"anaconda_anon_usage.{module}" not in loaded

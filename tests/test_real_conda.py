@@ -452,7 +452,8 @@ def test_doctor_reports_tokens(conda: Conda, tmp_path: Path):
     with read_only_mount(tmp_path / "rohome") as home:
         conda.home = home
         out = conda.run("doctor", check=False).stdout
-    assert f"cannot write: {home / '.conda'}" in out
+    assert f"{home} is not writable" in out  # issue 8: the one verdict, with why
+    assert "every token location is writable" not in out
     conda.home = tmp_path
     out = conda.run("doctor", check=False, CONDA_ANACONDA_ANON_USAGE="no").stdout
     assert "tokens are disabled (decided by: CONDA_ANACONDA_ANON_USAGE)" in out

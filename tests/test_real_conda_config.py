@@ -144,8 +144,9 @@ def test_condarc_forms(conda: Conda, home: Path, form: str):
 
 
 def test_target_environment_condarc(conda: Conda, home: Path, tmp_path: Path):
-    """``-p ENV`` reads ENV/.condarc (conda's $CONDA_PREFIX search-path entry)."""
-    prefix = make_conda_env(tmp_path / "quiet")
+    """``-p ENV``/``-n NAME`` read ENV/.condarc (conda's $CONDA_PREFIX
+    search-path entry is the target environment)."""
+    prefix = make_conda_env(tmp_path / "envs" / "quiet")
     (prefix / ".condarc").write_text("anaconda_anon_usage: false\n")
     token_files = [home / ".conda" / "aau_token", prefix / "etc" / "aau_token"]
     for stdlib in (False, True):
@@ -157,7 +158,17 @@ def test_target_environment_condarc(conda: Conda, home: Path, tmp_path: Path):
     conda.run("install", "--dry-run", "-p", str(prefix), PACKAGE)
     assert conda.last_tokens() == {}
     assert no_token_files(*token_files) == []
-    # and the environment without it is on
+    # By name, conda finds the environment for its search path before it has
+    # read CONDA_ENVS_DIRS, so here it does not read ENV/.condarc: whatever
+    # it decides, the tool (asking conda) and conda anon-usage say the same.
+    by_name = tool_json(conda, "-n", "quiet")
+    assert by_name["prefix"] == str(prefix)
+    shown = conda.run("anon-usage", "-n", "quiet", "--detail").stdout
+    assert detail_source(shown) == by_name["decided_by"]
+    conda.channel.clear()
+    conda.run("install", "--dry-run", "-n", "quiet", PACKAGE)
+    assert bool(conda.last_tokens()) is by_name["enabled"]
+    # and an environment without it is on
     other = make_conda_env(tmp_path / "loud")
     assert tool_json(conda, "--prefix", str(other))["enabled"] is True
 
@@ -380,6 +391,7 @@ def test_doctor_when_dot_conda_is_a_file(conda: Conda, home: Path):
     out = doctor(conda)
     client = next(line for line in out.splitlines() if "client token" in line)
     assert client.startswith("❌"), out
+    assert f"{home / '.conda'} is not a directory" in client
     assert "every token location is writable" not in out
 
 
@@ -398,3 +410,196 @@ def test_paths_lists_every_file_read(conda: Conda, home: Path, root_prefix: Path
         assert str(root_prefix / "etc" / "aau_token") in listed
         assert "/etc/machine-id" in listed
         assert str(root_prefix / "org_token") in listed
+
+
+ORACLE = r"""
+import json, os, sys
+from conda.base.context import reset_context, context
+from conda.common.configuration import CustomValidationError
+from anaconda_anon_usage import conda_adapter
+
+def value():
+    reset_context()
+    try:
+        return conda_adapter.enabled(context)
+    except CustomValidationError:
+        return "refused"
+
+answers = []
+for home in json.load(sys.stdin):
+    os.environ["HOME"] = home
+    os.environ.pop("CONDA_ANACONDA_ANON_USAGE", None)
+    plain = value()
+    is_set = any("anaconda_anon_usage" in v for k, v in context.raw_data.items()
+                 if k not in ("envvars", "cmd_line"))
+    opposite = "false" if plain is True else "true"
+    os.environ["CONDA_ANACONDA_ANON_USAGE"] = opposite
+    answers.append([is_set, plain, value() == plain])
+print(json.dumps(answers))
+"""
+
+
+def test_the_readers_table_is_what_conda_reads(conda: Conda, tmp_path: Path):
+    """Every form in test_condarc.py's table, read by this conda itself: set
+    or not, the value (or refused), and whether it is final."""
+    from test_condarc import READ
+
+    homes = []
+    for index, text in enumerate(READ):
+        home = tmp_path / f"case{index}"
+        home.mkdir()
+        (home / ".condarc").write_text(text, encoding="utf-8")
+        homes.append(str(home))
+    result = subprocess.run(
+        [str(Path(CONDA).parent / "python"), "-c", ORACLE],
+        input=json.dumps(homes),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+    mismatches = []
+    for (text, expected), (is_set, value, final) in zip(
+        READ.items(), answers, strict=True
+    ):
+        if expected is None:
+            ours = [False, True, False]
+        else:
+            shown = "refused" if expected.value is None else expected.value
+            ours = [True, shown, expected.final]
+        theirs = [is_set, value, final if is_set and value != "refused" else False]
+        if ours != theirs:
+            mismatches.append((text, ours, theirs))
+    assert mismatches == []
+
+
+ORACLE_ANY = r"""
+import json, os, sys
+from conda.base.context import reset_context, context
+from conda.common.configuration import CustomValidationError
+from anaconda_anon_usage import conda_adapter
+
+answers = []
+for home in json.load(sys.stdin):
+    os.environ["HOME"] = home
+    try:
+        reset_context()
+        answers.append(conda_adapter.enabled(context))
+    except CustomValidationError:
+        answers.append("refused")
+    except Exception as error:
+        answers.append("crash: " + type(error).__name__)
+print(json.dumps(answers))
+"""
+
+KEYS = [
+    "anaconda_anon_usage",
+    "'anaconda_anon_usage'",
+    '"anaconda_anon_usage"',
+    '"anaconda\\x5fanon_usage"',
+    "anaconda_anon_usage ",
+    "Anaconda_anon_usage",
+]
+VALUES = [
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "0",
+    "1",
+    "2",
+    "-1",
+    "",
+    "~",
+    "null",
+    "none",
+    "non",
+    "garbage",
+    "'false'",
+    '"true"',
+    "'off'",
+    "!!bool false",
+    "!!bool yes",
+    "0x1",
+    ".5",
+    "1e3",
+    '""',
+    "' '",
+    "True",
+    "FALSE",
+    "&a no",
+    "*a",
+    "|\n  false",
+    "[false]",
+]
+LAYOUTS = [
+    "{key}: {value}{comment}\n",
+    "{key}:\n  {value}{comment}\n",
+    "{{{key}: {value}}}{comment}\n",
+    "{{channels: [a, b], {key}: {value}}}\n",
+    "  x: 1\n  {key}: {value}{comment}\n",
+]
+BEFORE = ["", "channels:\n- a\n- b\n", "# note\n", "---\n", "\ufeff", "x: 'q'\n"]
+COMMENTS = ["", " #!final", " # note"]
+
+
+def test_the_reader_never_says_on_where_conda_says_off(conda: Conda, tmp_path: Path):
+    """Seeded random condarc texts: where conda runs at all, the reader's
+    answer is conda's whenever it is certain, and never on where conda is
+    off (uncertain counts as off)."""
+    import random
+
+    from anaconda_anon_usage.condarc import Uncertain, read_setting
+
+    chooser = random.Random(8)
+    texts = sorted(
+        {
+            chooser.choice(BEFORE)
+            + chooser.choice(LAYOUTS).format(
+                key=chooser.choice(KEYS),
+                value=chooser.choice(VALUES),
+                comment=chooser.choice(COMMENTS),
+            )
+            for _ in range(400)
+        }
+    )
+    homes = []
+    for index, text in enumerate(texts):
+        home = tmp_path / f"case{index}"
+        home.mkdir()
+        (home / ".condarc").write_text(text, encoding="utf-8")
+        homes.append(str(home))
+    result = subprocess.run(
+        [str(Path(CONDA).parent / "python"), "-c", ORACLE_ANY],
+        input=json.dumps(homes),
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    answers = json.loads(result.stdout)
+    compared = wrong = certain = 0
+    problems = []
+    for text, theirs in zip(texts, answers, strict=True):
+        if isinstance(theirs, str) and theirs.startswith("crash"):
+            continue  # conda does not run at all: nothing is sent
+        conda_on = theirs is True
+        try:
+            setting = read_setting(text)
+        except Uncertain:
+            ours_on, sure = False, False
+        else:
+            ours_on = True if setting is None else setting.value is True
+            sure = True
+        compared += 1
+        certain += sure
+        if (sure and ours_on != conda_on) or (ours_on and not conda_on):
+            wrong += 1
+            problems.append((text, ours_on, theirs))
+    assert problems == [], f"{wrong} of {compared}"
+    assert compared > 200 and certain > compared // 2

@@ -136,7 +136,7 @@ class Target:
             self.decision = config.resolve(
                 root_prefix=self.root, target_prefix=self.prefix
             )
-            self.asked = "the standard-library reader"
+            self.asked = "standard library"
             return
         except Exception as error:  # conda cannot read its configuration
             message = str(error).strip().splitlines()
@@ -169,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(read_paths(target.prefix, target.condarc_files, target.root)))
         return 0
     data = report(target.prefix, target.decision, target.root)
+    data["reader"] = target.asked
     print(render(data, detail=args.detail, as_json=args.json))
     return 0
 

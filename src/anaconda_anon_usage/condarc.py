@@ -178,7 +178,7 @@ class _Document:
                 if seen:
                     raise Uncertain("the key is set twice")
                 seen = True
-                found = _block_value(rest, lines[index + 1 : end], column)
+                found = _block_value(rest, lines[index + 1 : end])
             else:
                 _check_closed(rest, lines[index + 1 : end])
             index = end
@@ -200,8 +200,8 @@ def _split_key(line: str) -> tuple[str, str]:
     if text[:1] in ('"', "'"):
         key, end = _quoted(text, 0)
         after = text[end:].lstrip(" ")
-        if not after.startswith(":"):
-            raise Uncertain("a quoted key without a colon")
+        if not after.startswith(":") or after[1:2] not in ("", " "):
+            raise Uncertain("a quoted key without ': ' after it")
         return key, after[1:]
     if text[:1] in "?*!<[{|>%@`-#" or text.startswith("<<"):
         raise Uncertain(f"a key this reader does not read: {text[:20]!r}")
@@ -269,7 +269,7 @@ def _final(comment: str | None) -> bool:
     return comment is not None and comment.strip().strip("!#") == "final"
 
 
-def _block_value(rest: str, more: list[str], column: int) -> Setting:
+def _block_value(rest: str, more: list[str]) -> Setting:
     """The value of our key in a block mapping: ``rest`` follows the colon on
     the key's line, ``more`` are the lines that belong to it (more indented,
     blank, or comments up to the next entry)."""

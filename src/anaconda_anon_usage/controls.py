@@ -188,7 +188,9 @@ def token_health(name: str, path: str | None) -> tuple[bool, str, str | None]:
             )
         return True, f"{name} token: {path} is valid", None
     if current.status == tokens.Status.UNUSABLE:
-        return False, f"{name} token: {path} cannot be used: {current.reason}", problem
+        in_the_way = problem and not os.path.isdir(os.path.dirname(path))
+        reason = problem if in_the_way else current.reason
+        return False, f"{name} token: {path} cannot be used: {reason}", problem
     if problem:
         state = (
             "does not exist"

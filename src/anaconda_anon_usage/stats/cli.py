@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -236,12 +237,18 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _installed(name: str) -> bool:
+    """Found, not imported: matplotlib is slow to import, and only the
+    report needs it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        import matplotlib  # noqa: F401
-        import polars  # noqa: F401
-    except ImportError:
+    if not all(_installed(name) for name in ("matplotlib", "polars")):
         print(EXTRA_HINT, file=sys.stderr)
         return 2
     if getattr(args, "engine", "local") == "spark":

@@ -30,6 +30,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from typing import Any
 
@@ -504,7 +505,9 @@ class RawDataset:
 class PieceWriter:
     """Writes a piece's rows into its staging directory, one partition per
     UTC day, in files of up to ``rows_per_file`` rows: memory stays bounded
-    whatever the size of the log."""
+    whatever the size of the log. A file is written in a thread of its own
+    (polars writes without the GIL) while the caller goes on; one at a time.
+    ``close`` (or ``discard``, before abandoning the piece) waits for it."""
 
     def __init__(self, piece: Piece, rows_per_file: int = 1_000_000) -> None:
         self.piece = piece
@@ -512,6 +515,8 @@ class PieceWriter:
         self.buffers: dict[int, list[pl.DataFrame]] = {}
         self.buffered = 0
         self.written = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
 
     def add(self, rows: pl.DataFrame) -> None:
         """Rows with (at least) the dataset's columns."""
@@ -526,14 +531,43 @@ class PieceWriter:
 
     def _flush(self, day: int) -> None:
         parts = self.buffers.pop(day)
-        frame = pl.concat(parts, rechunk=True)
-        self.buffered -= len(frame)
+        self.buffered -= sum(map(len, parts))
         directory = os.path.join(self.piece.staging, partition_of(day))
-        os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, f"part-{self.written:05d}.parquet")
-        frame.write_parquet(path, compression="zstd")
         self.written += 1
+        self._wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending = self._pool.submit(_write_file, parts, path)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def close(self) -> None:
-        for day in sorted(self.buffers):
-            self._flush(day)
+        try:
+            for day in sorted(self.buffers):
+                self._flush(day)
+            self._wait()
+        finally:
+            self._stop()
+
+    def discard(self) -> None:
+        """Drop what is buffered and wait for a write under way (its error,
+        if any, does not matter: the piece is being abandoned)."""
+        self.buffers.clear()
+        self.buffered = 0
+        with contextlib.suppress(Exception):
+            self._wait()
+        self._stop()
+
+
+def _write_file(parts: list[pl.DataFrame], path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pl.concat(parts, rechunk=True).write_parquet(path, compression="zstd")

@@ -213,32 +213,34 @@ class _Tokens:
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
         self.cache: dict[str, dict[str, int]] = {}
-        self.lock = threading.Lock()  # parse threads share the cache
+        self.lock = threading.Lock()
 
     def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(distinct non-empty values, their keyed hashes) of one kind."""
         distinct = values.filter(values.is_not_null() & (values != "")).unique()
         texts: list[str] = distinct.to_list()
-        cache = self.cache.setdefault(kind, {})
-        new = [value for value in texts if value not in cache]
-        if len(cache) + len(new) > self.CACHE_LIMIT:
-            cache.clear()
-            new = texts
-        if new:
-            prefix = hashlib.sha256((self.dataset.key_hex + kind + "/").encode())
-            digests = []
-            for value in new:
-                digest = prefix.copy()
-                digest.update(value.encode())
-                digests.append(digest.digest()[:8])
-            # dataset.keyed_hash, vectorised: big-endian signed, 0 -> 1
-            hashed = (
-                pl.Series(digests, dtype=pl.Binary)
-                .bin.reinterpret(dtype=pl.Int64, endianness="big")
-                .replace(0, 1)
-            )
-            cache.update(zip(new, hashed.to_list(), strict=True))
-        return distinct, pl.Series([cache[value] for value in texts], dtype=pl.Int64)
+        with self.lock:  # the parse threads share the cache
+            cache = self.cache.setdefault(kind, {})
+            new = [value for value in texts if value not in cache]
+            if len(cache) + len(new) > self.CACHE_LIMIT:
+                cache.clear()
+                new = texts
+            if new:
+                prefix = hashlib.sha256((self.dataset.key_hex + kind + "/").encode())
+                digests = []
+                for value in new:
+                    digest = prefix.copy()
+                    digest.update(value.encode())
+                    digests.append(digest.digest()[:8])
+                # dataset.keyed_hash, vectorised: big-endian signed, 0 -> 1
+                hashed = (
+                    pl.Series(digests, dtype=pl.Binary)
+                    .bin.reinterpret(dtype=pl.Int64, endianness="big")
+                    .replace(0, 1)
+                )
+                cache.update(zip(new, hashed.to_list(), strict=True))
+            hashes = [cache[value] for value in texts]
+        return distinct, pl.Series(hashes, dtype=pl.Int64)
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
         old, new = self.mapping(kind, frame.get_column(column))
@@ -261,19 +263,18 @@ class _Tokens:
         """A chunk's table of distinct user-agents with their tokens hashed
         (``frames.parse_chunk`` calls it from its thread, before the table is
         joined to the requests: far fewer rows than requests)."""
-        with self.lock:
-            if agents.is_empty():
-                return agents.with_columns(
-                    pl.col("client", "session", "environment").cast(pl.Int64),
-                    pl.col("admin").cast(pl.String),
-                )
-            agents = agents.with_columns(pl.col("admin").list.join(" "))
+        if agents.is_empty():
             return agents.with_columns(
-                self.column(agents, "client", "c").alias("client"),
-                self.column(agents, "session", "s").alias("session"),
-                self.column(agents, "environment", "e").alias("environment"),
-                self.admin(agents).alias("admin"),
+                pl.col("client", "session", "environment").cast(pl.Int64),
+                pl.col("admin").cast(pl.String),
             )
+        agents = agents.with_columns(pl.col("admin").list.join(" "))
+        return agents.with_columns(
+            self.column(agents, "client", "c").alias("client"),
+            self.column(agents, "session", "s").alias("session"),
+            self.column(agents, "environment", "e").alias("environment"),
+            self.admin(agents).alias("admin"),
+        )
 
 
 def _stored(conda: pl.DataFrame) -> pl.DataFrame:
@@ -363,6 +364,7 @@ def ingest_stream(
                     for future in in_flight:
                         future.result()
                     in_flight.clear()
+                    writer.discard()
                     dataset.abandon(piece)
                     piece = dataset.new_piece()
                     writer = PieceWriter(piece, ROWS_PER_FILE)
@@ -380,6 +382,7 @@ def ingest_stream(
             while in_flight:
                 take(in_flight.popleft().result())
         if offset == piece_start:
+            writer.discard()
             dataset.abandon(piece)
             status = (
                 "skipped: nothing new since it was last read"
@@ -405,6 +408,7 @@ def ingest_stream(
             **more,
         )
     except BaseException:
+        writer.discard()
         dataset.abandon(piece)
         raise
     if piece_start and piece_start != start.offset:
