@@ -30,18 +30,25 @@ REPODATA = regex.java(lf.REPODATA)
 
 
 def _any_part(pattern: str) -> str:
-    """A Java pattern finding, in the whole user-agent, each space-separated
-    part that the Python pattern ``^...$`` matches whole: the part starts the
-    text or follows a space and ends it or precedes one (no part contains a
-    space, so the leftmost match is the first such part). One regular
-    expression on the text instead of one per part: Spark's higher-order
-    array functions run interpreted, plain regular expressions compiled."""
+    """A Java pattern finding, in the user-agent padded with one space on
+    each side (``_padded``), each space-separated part that the Python
+    pattern ``^...$`` matches whole: the part follows a space and precedes
+    one (no part contains a space, so the leftmost match is the first such
+    part). One regular expression on the text instead of one per part
+    (Spark's higher-order array functions run interpreted); it starts with
+    a literal (`` c/``...), so Java tries a position with one character
+    comparison instead of an alternation (``^| ``): about twice as fast."""
     if not (pattern.startswith("^") and pattern.endswith("$")):
         raise ValueError(f"not a whole-part pattern: {pattern!r}")
     core = regex.java(pattern[1:-1]).removeprefix("(?d)")
     if "(" in core.replace("(?:", ""):
         raise ValueError(f"a part pattern with groups: {pattern!r}")
-    return "(?d)(?:^| )(" + core + ")(?= |$)"
+    return "(?d) (" + core + ")(?= )"
+
+
+def _padded(agent: Column) -> Column:
+    """The user-agent between two spaces, as ``_any_part`` patterns read it."""
+    return F.concat(F.lit(" "), agent, F.lit(" "))
 
 
 ADMIN_PART = _any_part(lf.ADMIN_PART)
@@ -189,13 +196,14 @@ def parse_lines(
             conda, _groups(F.substring_index(target, "?", 1), PATH, ["$1", "$2", "$3"])
         ),
         _parts=F.when(conda, F.split(c("_agent"), " ", -1)),
+        _padded=F.when(conda, _padded(c("_agent"))),
     )
     step = _add(
         step,
         _package=_groups(c("_where")[3], PACKAGE, ["$1", "$2"]),
         _repodata=c("_where")[3].rlike(REPODATA),
         **{
-            f"_{name}": F.when(conda, _value_of_first(c("_agent"), pattern))
+            f"_{name}": _value_of_first(c("_padded"), pattern)
             for name, pattern in PART_PATTERNS.items()
         },
     )
@@ -221,7 +229,7 @@ def parse_lines(
             name: c(f"_{name}").substr(F.instr(c(f"_{name}"), "/") + 1, F.lit(1 << 30))
             for name in PART_PATTERNS
         },
-        "admin": F.when(conda, F.regexp_extract_all(c("_agent"), F.lit(ADMIN_PART), 1)),
+        "admin": F.regexp_extract_all(c("_padded"), F.lit(ADMIN_PART), 1),
     }
     line_kind = c("line_kind")
     return step.select(
