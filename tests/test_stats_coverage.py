@@ -11,21 +11,8 @@ pl = pytest.importorskip("polars", reason="the counting side needs the stats ext
 
 from anaconda_anon_usage.stats import totals  # noqa: E402
 from anaconda_anon_usage.stats.cli import main  # noqa: E402
+from anaconda_anon_usage.stats.lineformat import MONTHS  # noqa: E402
 
-MONTHS = [
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-]
 AGENT = (
     "conda/24.1.2 requests/2.32.3 CPython/3.11.9 Linux/6.1.0 debian/12 glibc/2.36 "
     "aau/0.1.0 c/{client} s/{session} e/env0"

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 EXTRA_HINT = "aau-stats needs the stats extra: pip install 'anaconda-anon-usage[stats]'"
 SPARK_HINT = (
@@ -182,11 +183,25 @@ def run_totals(args: argparse.Namespace) -> int:
         return _fail(str(error))
     finally:
         db.close()
+    return publish_totals(table, coverage, args)
+
+
+def publish_totals(
+    table: Any,
+    coverage: list[Any],
+    args: argparse.Namespace,
+    extra: dict[str, str] | None = None,
+) -> int:
+    """Write the weekly table and say what was published and what was left
+    out: the same for every engine."""
+    from . import outputs, totals
+
     left_out = totals.left_out(coverage)
     metadata = {
         "k": str(args.k),
         "tolerance_hours": str(args.tolerance_hours),
         "left_out": "\n".join(left_out),
+        **(extra or {}),
     }
     try:
         database, csv_path = totals.write(table, args.out, metadata)
@@ -198,6 +213,8 @@ def run_totals(args: argparse.Namespace) -> int:
         print(f"left out (tolerance {args.tolerance_hours} h):")
         for line in left_out:
             print(f"  {line}")
+    if "approximate_note" in metadata:
+        print(f"APPROXIMATE: {metadata['approximate_note']}")
     print(f"wrote {database} and {csv_path}")
     return 0
 

@@ -79,6 +79,7 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 def run_totals(args: argparse.Namespace) -> int:
     from .. import outputs, totals
+    from ..cli import publish_totals
     from ..dataset import DatasetError, RawDataset
     from .totals import compute
 
@@ -109,29 +110,10 @@ def run_totals(args: argparse.Namespace) -> int:
         return _fail(str(error))
     finally:
         db.close()
-    left_out = totals.left_out(coverage)
-    metadata = {
-        "k": str(args.k),
-        "tolerance_hours": str(args.tolerance_hours),
-        "left_out": "\n".join(left_out),
-        "engine": "spark",
-    }
+    extra = {"engine": "spark"}
     if args.approximate is not None:
-        metadata.update(approximate_metadata(args.approximate))
-    try:
-        database, csv_path = totals.write(table, args.out, metadata)
-    except (outputs.OutputError, OSError) as error:
-        return _fail(f"cannot write the totals to {args.out}: {error}")
-    weeks = [totals.day_text(w.monday) for w in coverage if w.complete]
-    print(f"{len(weeks)} complete week(s): {', '.join(weeks) or 'none'}")
-    if left_out:
-        print(f"left out (tolerance {args.tolerance_hours} h):")
-        for line in left_out:
-            print(f"  {line}")
-    if args.approximate is not None:
-        print(f"APPROXIMATE: {metadata['approximate_note']}")
-    print(f"wrote {database} and {csv_path}")
-    return 0
+        extra.update(approximate_metadata(args.approximate))
+    return publish_totals(table, coverage, args, extra)
 
 
 def approximate_metadata(rsd: float) -> dict[str, str]:
