@@ -120,10 +120,26 @@ def _progress(total: int | None):  # type: ignore[no-untyped-def]
     return tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, leave=False)
 
 
+def print_result(name: str, result: Any) -> None:
+    """One ingested file as every engine reports it (no address, no token)."""
+    from .lineformat import redact
+
+    if result.status != "ingested":
+        print(f"{name}: {result.status}")
+    else:
+        print(
+            f"{name}: {result.lines} lines, {result.conda_requests} conda "
+            f"requests, {result.malformed} malformed"
+        )
+    for note in result.notes:
+        print(f"  {note}")
+    for example in result.malformed_examples:
+        print(f"  malformed: {redact(example)[:200]!r}")
+
+
 def run_ingest(args: argparse.Namespace) -> int:
     from .dataset import DatasetError, RawDataset
     from .ingest import ingest_path
-    from .lineformat import redact
 
     try:
         db = RawDataset(args.raw, write=True)
@@ -136,20 +152,13 @@ def run_ingest(args: argparse.Namespace) -> int:
     try:
         for path in args.files:
             result = ingest_path(db, path, bar.update if bar else (lambda size: None))
-            if result.status != "ingested":
-                print(f"{path}: {result.status}")
-                failed = failed or not result.status.startswith(
+            print_result(path, result)
+            failed = failed or (
+                result.status != "ingested"
+                and not result.status.startswith(
                     ("skipped: already", "skipped: nothing new", "skipped: empty")
                 )
-            else:
-                print(
-                    f"{path}: {result.lines} lines, {result.conda_requests} conda "
-                    f"requests, {result.malformed} malformed"
-                )
-            for note in result.notes:
-                print(f"  {note}")
-            for example in result.malformed_examples:
-                print(f"  malformed: {redact(example)[:200]!r}")
+            )
     finally:
         if bar:
             bar.close()

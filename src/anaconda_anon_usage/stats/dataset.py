@@ -47,21 +47,25 @@ KEY_RE = re.compile(r"^[0-9a-f]{64}\n$")
 PIECE_RE = re.compile(r"^[0-9a-f]{32}$")
 PARTITION_RE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
+# The text fields a request is stored with, in the order of ``COLUMNS``.
+TEXT_FIELDS = (
+    "channel",
+    "subdir",
+    "kind",  # "repodata", "package" or "other"
+    "package",
+    "version",
+    "conda_version",
+    "python",
+    "os",
+    "distribution",
+    "solver",
+    "aau_version",
+)
 # The columns of every Parquet file (``date`` is only the partition).
 COLUMNS: dict[str, pl.DataType] = {
     "day": pl.Int32(),  # days since 1970-01-01, UTC
     "status": pl.Int16(),
-    "channel": pl.String(),
-    "subdir": pl.String(),
-    "kind": pl.String(),  # "repodata", "package" or "other"
-    "package": pl.String(),
-    "version": pl.String(),
-    "conda_version": pl.String(),
-    "python": pl.String(),
-    "os": pl.String(),
-    "distribution": pl.String(),
-    "solver": pl.String(),
-    "aau_version": pl.String(),
+    **{name: pl.String() for name in TEXT_FIELDS},
     "client": pl.Int64(),  # keyed hashes; 0 when the token was not sent
     "session": pl.Int64(),
     "environment": pl.Int64(),

@@ -317,6 +317,12 @@ def weekly_rows(
         [part.select(columns) for part in parts], how="vertical_relaxed"
     ).with_columns(pl.col(COLUMNS[3:]).cast(pl.Int64))
     published = table.filter(pl.col("clients") >= k).collect()
+    return ordered(published)
+
+
+def ordered(published: pl.DataFrame) -> pl.DataFrame:
+    """The published rows (with ``monday``) as every engine writes them:
+    ``COLUMNS``, by week, dimension, then most clients first."""
     return (
         published.with_columns(
             pl.col("monday")

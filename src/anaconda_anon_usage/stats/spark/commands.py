@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from ..ingest import FileResult
-from ..lineformat import redact
 
 SPARK_HINT = (
     "the Spark engine needs the spark extra and Java 17+: "
@@ -46,17 +45,9 @@ def _session(args: argparse.Namespace, conf: dict[str, str]) -> Any:
 
 
 def _print(result: FileResult) -> None:
-    if result.status != "ingested":
-        print(f"{result.name}: {result.status}")
-    else:
-        print(
-            f"{result.name}: {result.lines} lines, {result.conda_requests} conda "
-            f"requests, {result.malformed} malformed"
-        )
-    for note in result.notes:
-        print(f"  {note}")
-    for example in result.malformed_examples:
-        print(f"  malformed: {redact(example)[:200]!r}")
+    from ..cli import print_result
+
+    print_result(result.name, result)
 
 
 def run_ingest(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from .. import ingest as local
-from ..dataset import LedgerEntry, RawDataset, hour_ranges
+from ..dataset import TEXT_FIELDS, LedgerEntry, RawDataset, hour_ranges
 from ..ingest import FileResult
 from .parse import parse_lines, read_lines
 
@@ -81,22 +81,7 @@ def stored(parsed: DataFrame, key_hex: str) -> DataFrame:
         "piece",
         day.alias("day"),
         F.col("status").cast("short").alias("status"),
-        *(
-            F.col(name)
-            for name in (
-                "channel",
-                "subdir",
-                "kind",
-                "package",
-                "version",
-                "conda_version",
-                "python",
-                "os",
-                "distribution",
-                "solver",
-                "aau_version",
-            )
-        ),
+        *(F.col(name) for name in TEXT_FIELDS),
         hashed(key_hex, "c", F.col("client")).alias("client"),
         hashed(key_hex, "s", F.col("session")).alias("session"),
         hashed(key_hex, "e", F.col("environment")).alias("environment"),

@@ -24,29 +24,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .. import totals as local
-from ..dataset import RawDataset
+from ..dataset import TEXT_FIELDS, RawDataset
 from . import regex
 
 SCHEMA = T.StructType(
     [
         T.StructField("day", T.IntegerType()),
         T.StructField("status", T.ShortType()),
-        *(
-            T.StructField(name, T.StringType())
-            for name in (
-                "channel",
-                "subdir",
-                "kind",
-                "package",
-                "version",
-                "conda_version",
-                "python",
-                "os",
-                "distribution",
-                "solver",
-                "aau_version",
-            )
-        ),
+        *(T.StructField(name, T.StringType()) for name in TEXT_FIELDS),
         T.StructField("client", T.LongType()),
         T.StructField("session", T.LongType()),
         T.StructField("environment", T.LongType()),
@@ -284,21 +269,7 @@ def weekly_rows(
         },
         orient="row",
     )
-    return (
-        collected.with_columns(
-            pl.col("monday")
-            .map_elements(local.day_text, return_dtype=pl.String)
-            .alias("week")
-        )
-        .select(local.COLUMNS)
-        .sort(
-            "week",
-            "dimension",
-            "clients",
-            "value",
-            descending=[False, False, True, False],
-        )
-    )
+    return local.ordered(collected)
 
 
 def compute(
