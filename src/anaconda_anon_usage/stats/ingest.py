@@ -125,19 +125,23 @@ def compression_of(raw: io.BufferedReader) -> bytes | None:
 
 
 def blocks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines; the last may lack its newline."""
+    """Blocks of whole lines; the last may lack its newline. A block read
+    whole is passed on as it is; otherwise its lines are copied once."""
     carry = b""
     while True:
         block = stream.read(size)
         if not block:
             break
-        block = carry + block
         cut = block.rfind(b"\n") + 1
         if cut == 0:
-            carry = block
+            carry += block
             continue
+        if not carry and cut == len(block):
+            yield block
+            continue
+        whole = b"".join((carry, memoryview(block)[:cut]))
         carry = block[cut:]
-        yield block[:cut]
+        yield whole
     if carry:
         yield carry
 
