@@ -216,7 +216,7 @@ class _Tokens:
     value hashed by two threads at once gets the same hash, and a thread
     that finds the dict replaced meanwhile still holds the one it read."""
 
-    CACHE_LIMIT = 200_000
+    CACHE_LIMIT = 50_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.key_hex = dataset.key_hex
@@ -238,45 +238,43 @@ class _Tokens:
             .to_list()
         )
 
-    def hashes(self, kind: str, values: list[str | None]) -> list[int]:
-        """The keyed hash of each value; 0 for a value not sent."""
+    def hashes(self, kind: str, values: list[str]) -> list[int]:
+        """The keyed hash of each (distinct, non-empty) value."""
         cache = self.cache[kind]
-        hits = [cache.get(value) for value in values]  # type: ignore[arg-type]
-        missing = list(
-            {v for v, h in zip(values, hits, strict=True) if h is None and v}
-        )
+        found = [cache.get(value) for value in values]
+        missing = [v for v, h in zip(values, found, strict=True) if h is None]
         if not missing:
-            return [h or 0 for h in hits]
+            return found  # type: ignore[return-value]
         new = dict(zip(missing, self._hash(kind, missing), strict=True))
         if len(cache) + len(new) > self.CACHE_LIMIT:
             self.cache[kind] = new
         else:
             cache.update(new)
-        return [
-            new.get(v, 0) if h is None else h  # type: ignore[arg-type]
-            for v, h in zip(values, hits, strict=True)
-        ]
+        return [new[v] if h is None else h for v, h in zip(values, found, strict=True)]
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Series:
-        """The keyed hashes of one token column of ``frame``."""
-        values = frame.get_column(column).to_list()
-        return pl.Series(column, self.hashes(kind, values), dtype=pl.Int64)
+        """The keyed hashes of one token column of ``frame`` (0 for a token
+        not sent): only its distinct values reach Python."""
+        values = frame.get_column(column)
+        distinct = values.filter(values.is_not_null() & (values != "")).unique()
+        hashed = pl.Series(self.hashes(kind, distinct.to_list()), dtype=pl.Int64)
+        return values.replace_strict(distinct, hashed, default=0, return_dtype=pl.Int64)
 
     def admin(self, frame: pl.DataFrame) -> pl.Series:
-        """The admin tokens' hashes, as decimal strings joined by spaces.
-        (The lists are joined in polars first: polars hands lists of strings
-        to Python many times slower than strings.)"""
-        sent = frame.get_column("admin").list.join(" ").to_list()
+        """The admin tokens' hashes, as decimal strings joined by spaces
+        (each distinct list of admin tokens worked out once; they are rare)."""
+        sent = frame.get_column("admin").list.join(" ")
+        distinct = sent.filter(sent != "").unique().to_list()
         texts = [
             " ".join(
                 str(self.hashes(token[0], [token[2:]])[0])
                 for token in tokens.split(" ")
             )
-            if tokens
-            else ""
-            for tokens in sent
-        ]  # admin tokens are rare: one at a time
-        return pl.Series("admin", texts, dtype=pl.String)
+            for tokens in distinct
+        ]
+        return sent.replace_strict(
+            distinct, texts, default="", return_dtype=pl.String
+        ).alias("admin")
 
     def agents(self, agents: pl.DataFrame) -> pl.DataFrame:
         """A chunk's table of distinct user-agents with their tokens hashed
