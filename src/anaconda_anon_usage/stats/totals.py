@@ -178,6 +178,17 @@ def left_out(weeks: Sequence[WeekCoverage]) -> list[str]:
     return lines
 
 
+def _per_distinct(frame: pl.DataFrame, column: str, derive: pl.Expr) -> pl.Expr:
+    """``derive`` (an expression on ``column``) worked out once per distinct
+    value and mapped back: a regular expression over a handful of values
+    rather than over every request. Null stays null."""
+    values = frame.get_column(column).drop_nulls().unique()
+    derived = pl.DataFrame({column: values}).select(derive).to_series()
+    return pl.col(column).replace_strict(
+        values, derived, default=None, return_dtype=pl.String
+    )
+
+
 def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
     frame = db.requests(first_day, end_day)
     return frame.with_columns(
@@ -188,11 +199,12 @@ def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
         .cast(pl.Int64)
         .map_batches(lambda d: d - (d + 3) % 7)
         .alias("monday"),
-        pl.col("python")
-        .str.extract(r"/(\d+\.\d+)", 1)
+        _per_distinct(frame, "python", pl.col("python").str.extract(r"/(\d+\.\d+)", 1))
         .fill_null("")
         .alias("python_version"),
-        pl.col("os").str.replace(r"/.*$", "").fill_null("").alias("os"),
+        _per_distinct(frame, "os", pl.col("os").str.replace(r"/.*$", ""))
+        .fill_null("")
+        .alias("os"),
         pl.when(pl.col("subdir") == "noarch")
         .then(pl.lit(""))
         .otherwise(pl.col("subdir"))
