@@ -28,6 +28,7 @@ import io
 import lzma
 import os
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -231,25 +232,26 @@ class _Totals:
 
 
 class _Tokens:
-    """Keyed hashes of the token columns. sha256 runs in Python (the one
-    Python loop of the ingest), so each distinct value is hashed once: per
-    chunk (the table of distinct user-agents), and across chunks through a
-    plain dict per kind of at most ``CACHE_LIMIT`` values, replaced by an
-    empty one when full (memory stays bounded whatever the size of the log).
-    The parse threads share the dicts: a lookup or an update is atomic, a
-    value hashed by two threads at once gets the same hash, and a thread
-    that finds the dict replaced meanwhile still holds the one it read."""
+    """Keyed hashes of the token columns. sha256 runs in Python, so each
+    distinct value is hashed once: per chunk, and across chunks through a
+    cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
+    whatever the size of the log; a bigger cache kept growing the peak and
+    made each chunk's join with it dearer, for few more hits: sessions
+    rarely repeat across chunks). The cache is a polars table, looked up
+    with a join: only the values never seen before reach Python (a Python
+    dict instead costs more, the lookups being Python too)."""
 
     CACHE_LIMIT = 50_000
 
     def __init__(self, dataset: RawDataset) -> None:
-        self.key_hex = dataset.key_hex
-        self.cache: dict[str, dict[str, int]] = collections.defaultdict(dict)
+        self.dataset = dataset
+        self.cache: dict[str, pl.DataFrame] = {}
+        self.lock = threading.Lock()
 
-    def _hash(self, kind: str, values: list[str]) -> list[int]:
-        """``dataset.keyed_hash`` of each value: the digests' first 8 bytes
-        read as big-endian signed integers in polars, 0 -> 1."""
-        copy = hashlib.sha256((self.key_hex + kind + "/").encode()).copy
+    def _hash(self, kind: str, values: list[str]) -> pl.Series:
+        """``dataset.keyed_hash`` of each value, vectorised: big-endian
+        signed, 0 -> 1."""
+        copy = hashlib.sha256((self.dataset.key_hex + kind + "/").encode()).copy
         digests = []
         for value in values:
             digest = copy()
@@ -259,56 +261,64 @@ class _Tokens:
             pl.Series(digests, dtype=pl.Binary)
             .bin.reinterpret(dtype=pl.Int64, endianness="big")
             .replace(0, 1)
-            .to_list()
         )
 
-    def hashes(self, kind: str, values: list[str]) -> list[int]:
-        """The keyed hash of each (distinct, non-empty) value."""
-        cache = self.cache[kind]
-        found = [cache.get(value) for value in values]
-        missing = [v for v, h in zip(values, found, strict=True) if h is None]
-        if not missing:
-            return found  # type: ignore[return-value]
-        new = dict(zip(missing, self._hash(kind, missing), strict=True))
-        if len(cache) + len(new) > self.CACHE_LIMIT:
-            self.cache[kind] = new
-        else:
-            cache.update(new)
-        return [new[v] if h is None else h for v, h in zip(values, found, strict=True)]
-
-    def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Series:
-        """The keyed hashes of one token column of ``frame`` (0 for a token
-        not sent): only its distinct values reach Python."""
-        values = frame.get_column(column)
+    def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
+        """(distinct non-empty values, their keyed hashes) of one kind."""
         distinct = values.filter(values.is_not_null() & (values != "")).unique()
-        hashed = pl.Series(self.hashes(kind, distinct.to_list()), dtype=pl.Int64)
-        return values.replace_strict(distinct, hashed, default=0, return_dtype=pl.Int64)
+        frame = pl.DataFrame({"value": distinct})
+        with self.lock:  # the parse threads share the cache (tables are immutable)
+            known = self.cache.get(kind)
+        if known is None:
+            known = pl.DataFrame(schema={"value": pl.String, "hash": pl.Int64})
+        found = frame.join(known, on="value", how="left")
+        missing = found.get_column("hash").is_null()
+        new = found.get_column("value").filter(missing)
+        hashed = pl.DataFrame({"value": new, "hash": self._hash(kind, new.to_list())})
+        table = pl.concat([found.filter(~missing), hashed])
+        with self.lock:
+            current = self.cache.get(kind)
+            if current is None or len(current) + len(hashed) > self.CACHE_LIMIT:
+                self.cache[kind] = table
+            elif len(hashed):
+                merged = pl.concat([current, hashed])
+                if current is not known:  # another thread added values meanwhile
+                    merged = merged.unique("value", keep="first")
+                self.cache[kind] = merged
+        return table.get_column("value"), table.get_column("hash")
 
-    def admin(self, frame: pl.DataFrame) -> pl.Series:
-        """The admin tokens' hashes, as decimal strings joined by spaces
-        (each distinct list of admin tokens worked out once; they are rare)."""
-        sent = frame.get_column("admin").list.join(" ")
-        distinct = sent.filter(sent != "").unique().to_list()
-        texts = [
-            " ".join(
-                str(self.hashes(token[0], [token[2:]])[0])
-                for token in tokens.split(" ")
+    def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
+        old, new = self.mapping(kind, frame.get_column(column))
+        return pl.col(column).replace_strict(old, new, default=0, return_dtype=pl.Int64)
+
+    def admin(self, frame: pl.DataFrame) -> pl.Expr:
+        mapping = {
+            value: " ".join(
+                str(self.dataset.hash_token(*token.split("/", 1)))
+                for token in value.split(" ")
             )
-            for tokens in distinct
-        ]
-        return sent.replace_strict(
-            distinct, texts, default="", return_dtype=pl.String
-        ).alias("admin")
+            for value in frame.get_column("admin").unique().to_list()
+            if value
+        }
+        return pl.col("admin").replace_strict(
+            mapping, default="", return_dtype=pl.String
+        )
 
     def agents(self, agents: pl.DataFrame) -> pl.DataFrame:
         """A chunk's table of distinct user-agents with their tokens hashed
         (``frames.parse_chunk`` calls it from its thread, before the table is
         joined to the requests: far fewer rows than requests)."""
+        if agents.is_empty():
+            return agents.with_columns(
+                pl.col("client", "session", "environment").cast(pl.Int64),
+                pl.col("admin").cast(pl.String),
+            )
+        agents = agents.with_columns(pl.col("admin").list.join(" "))
         return agents.with_columns(
-            self.column(agents, "client", "c"),
-            self.column(agents, "session", "s"),
-            self.column(agents, "environment", "e"),
-            self.admin(agents),
+            self.column(agents, "client", "c").alias("client"),
+            self.column(agents, "session", "s").alias("session"),
+            self.column(agents, "environment", "e").alias("environment"),
+            self.admin(agents).alias("admin"),
         )
 
 
