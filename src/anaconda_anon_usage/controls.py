@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from . import conda_settings, hostid, tokens, useragent
+from . import conda_settings, hostid, tokens, tokenstore, useragent
 from .cli import render, report
 
 SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
@@ -89,7 +89,7 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]
             else None
         )
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        value = tokens.write_new(path, annotate=annotate)
+        value = tokenstore.write_new(path, annotate)
         return f"{name} token replaced: {path} (now {value})", value
     if os.path.lexists(path):
         os.unlink(path)

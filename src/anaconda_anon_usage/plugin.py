@@ -6,13 +6,16 @@ The user-agent work is in conda_adapter; ``conda anon-usage`` and the
 
 from __future__ import annotations
 
-from argparse import ArgumentParser, Namespace
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from conda import plugins
 from conda.plugins import types
 
 from . import conda_adapter
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser, Namespace
 
 NAME = "anaconda-anon-usage"
 
