@@ -17,12 +17,11 @@ import sys
 import threading
 from typing import Any
 
-from . import debug
+from . import DO_NOT_TRACK, __version__, debug, do_not_track
 
 # Kept here rather than imported from .config: that module (the standard
 # library reading of condarc files) is not needed inside conda.
 PARAMETER = "anaconda_anon_usage"
-DO_NOT_TRACK = "DO_NOT_TRACK"
 
 _MARK = "_anaconda_anon_usage"
 # Commands that create their target environment: only they send a token for
@@ -65,8 +64,6 @@ def register_parameter() -> None:
 def _honour_do_not_track(context: Any) -> None:
     # DO_NOT_TRACK counts as CONDA_ANACONDA_ANON_USAGE=false: it is placed in
     # conda's environment-variable source so a ``#!final`` condarc still wins.
-    from .config import do_not_track
-
     if not do_not_track(os.environ):
         return
     from conda.common.configuration import EnvRawParameter
@@ -104,30 +101,30 @@ def target_prefix(context: Any) -> str:
         return str(context.default_prefix)
 
 
+# What is sent while tokens are off: ``useragent.aau_user_agent()`` without
+# tokens, without loading that module (nor reading or making anything).
+VERSION_ONLY = f"aau/{__version__}"
+
 # Computed once per process and target; conda asks from several threads.
-_computed: dict[tuple[bool, str, str, bool], str] = {}
+_computed: dict[tuple[str, str, bool], str] = {}
 _computing = threading.Lock()
 
 
-def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> str:
+def _aau_part(prefix: str, root_prefix: str, shown: bool) -> str:
     # ``shown``: the user-agent is only displayed, not sent, so nothing is
     # created and the values are redacted.
-    key = (is_enabled, prefix, root_prefix, shown)
+    key = (prefix, root_prefix, shown)
     if key not in _computed:
         with _computing:
             if key not in _computed:
                 # on first use: commands without requests never load it
                 from . import useragent
 
-                found = (
-                    useragent.collect_tokens(
-                        prefix,
-                        root_prefix,
-                        pending=_command in CREATE_COMMANDS,
-                        create=not shown,
-                    )
-                    if is_enabled
-                    else []
+                found = useragent.collect_tokens(
+                    prefix,
+                    root_prefix,
+                    pending=_command in CREATE_COMMANDS,
+                    create=not shown,
                 )
                 part = useragent.aau_user_agent(found)
                 if shown:
@@ -225,7 +222,7 @@ def install_user_agent() -> None:
                 debug("cannot read %s (%s): sending the version only", PARAMETER, error)
                 is_enabled = False
             if not is_enabled:
-                return f"{base} {_aau_part(False, '', '', False)}"
+                return f"{base} {VERSION_ONLY}"
             # Built only to be shown (``conda info``, the error report: both
             # go through main_info.get_info_dict)? Then nothing is created.
             caller = sys._getframe(1)
@@ -234,7 +231,7 @@ def install_user_agent() -> None:
                 and caller.f_globals.get("__name__") == "conda.cli.main_info"
             )
             prefix = target_prefix(self)
-            part = _aau_part(True, prefix, str(self.root_prefix), shown)
+            part = _aau_part(prefix, str(self.root_prefix), shown)
             return f"{base} {part}"
         except Exception as error:
             debug("user-agent left as conda made it: %s", error)
