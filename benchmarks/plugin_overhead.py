@@ -177,7 +177,7 @@ def main() -> int:
     quiet_floor = decile(empty) - decile(baseline)
     print(
         f"in-process, {args.runs} fresh processes each "
-        "(import + hook + first user-agent)"
+        "(import, subcommand's parser, hooks, first user-agent)"
     )
     print(f"  {'':<30} {'median':>11} {'lowest decile':>14}")
 
