@@ -644,3 +644,12 @@ def test_commands_without_requests_create_no_token_files(
     assert not (bad / "etc" / "aau_token").exists()
     assert list(conda.search(CONDA_PREFIX=str(bad))) == ["c", "s", "e"]
     assert (home / ".conda" / "aau_token").exists()
+
+
+def test_config_describe_explains_the_parameter(conda: Conda):
+    """conda_display adds the description and category for ``conda config``."""
+    one = conda.run("config", "--describe", "anaconda_anon_usage").stdout
+    assert "Append anonymous usage tokens" in one
+    assert "anaconda_anon_usage: true" in one
+    every = conda.run("config", "--describe").stdout
+    assert "Anonymous Usage" in every
