@@ -82,6 +82,16 @@ def test_reset_target_is_not_overridden_by_the_action(capsys):
         parser.parse_args(["-n", "x", "-p", "/env"])
 
 
+def test_client_or_environment_need_reset(capsys):
+    parser = argparse.ArgumentParser()
+    controls.configure_parser(parser)
+    for args in (["--client"], ["off", "--environment"]):
+        assert controls.run(parser.parse_args(args)) == 2
+        assert "go with reset only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["reset", "bogus"])
+
+
 def test_doctor_summary_agrees_with_a_valid_read_only_token(
     tmp_path: Path, monkeypatch, capsys
 ):

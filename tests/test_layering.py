@@ -9,9 +9,13 @@ import sys
 CORE_MODULES = [
     "anaconda_anon_usage",
     "anaconda_anon_usage.tokens",
+    "anaconda_anon_usage.tokenstore",
+    "anaconda_anon_usage.hostid",
+    "anaconda_anon_usage.admintokens",
     "anaconda_anon_usage.config",
     "anaconda_anon_usage.condarc",
     "anaconda_anon_usage.useragent",
+    "anaconda_anon_usage.redaction",
     "anaconda_anon_usage.cli",
 ]
 
@@ -49,6 +53,45 @@ def test_core_imports_nothing_outside_the_standard_library():
 def test_conda_adapter_does_not_import_conda_at_import_time():
     loaded = imported_after(["anaconda_anon_usage.conda_adapter"])
     assert "conda" not in loaded
+    # nor what only some commands need (conda info, conda config), nor the core
+    for module in ("conda_display", "useragent", "tokens", "redaction"):
+        assert f"anaconda_anon_usage.{module}" not in loaded
+
+
+# What a command that sends tokens loads once every token file is in place:
+# writing, administrator tokens' values (none are deployed here), redaction
+# and the tool's modules are not among them.
+STEADY_STATE = """
+import sys
+from anaconda_anon_usage import useragent
+part = useragent.aau_user_agent(useragent.collect_tokens(sys.argv[1], sys.argv[2]))
+assert " c/" in part and " e/" in part, part
+print("\\n".join(sorted(m for m in sys.modules if m.startswith("anaconda_anon_usage"))))
+"""
+
+
+def test_the_steady_state_loads_only_the_hot_modules(tmp_path, home, conda_env):
+    root = tmp_path / "base"
+    root.mkdir()
+
+    def loaded() -> set[str]:
+        return set(
+            subprocess.run(
+                [sys.executable, "-c", STEADY_STATE, str(conda_env), str(root)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+        )
+
+    first = loaded()  # creates the token files
+    assert "anaconda_anon_usage.tokenstore" in first
+    assert loaded() == {
+        "anaconda_anon_usage",
+        "anaconda_anon_usage.useragent",
+        "anaconda_anon_usage.tokens",
+        "anaconda_anon_usage.hostid",
+    }
 
 
 def test_the_plugin_side_never_loads_the_counting_side():

@@ -198,6 +198,69 @@ def test_config_on_turns_it_back_on(conda: Conda, word: str):
     assert list(conda.search()) == ["c", "s", "e"]
 
 
+# Written to stderr when conda exits: the modules of this package it loaded.
+REPORT_LOADED = (
+    "import atexit, sys\n"
+    "def report():\n"
+    "    names = sorted(m for m in sys.modules if m.startswith('anaconda_anon_usage'))\n"
+    "    sys.stderr.write('LOADED ' + ' '.join(names) + '\\n')\n"
+    "atexit.register(report)\n"
+    "sys.argv[0] = 'conda'\n"
+    "from conda.cli import main\n"
+    "sys.exit(main())\n"
+)
+# What every command that sends tokens needs once the token files exist; the
+# subcommand's arguments because conda builds every subcommand's parser.
+HOT_MODULES = {
+    "anaconda_anon_usage",
+    "plugin",
+    "conda_adapter",
+    "subcommand_args",
+    "useragent",
+    "tokens",
+    "hostid",
+}
+
+
+def modules_loaded_by_search(conda: Conda, **env: str) -> set[str]:
+    """The modules of this package that ``conda search`` (one request) loads."""
+    conda.channel.clear()
+    command = ["search", "--override-channels", "-c", conda.channel.url, PACKAGE]
+    result = subprocess.run(
+        [str(Path(CONDA).parent / "python"), "-c", REPORT_LOADED, *command],
+        capture_output=True,
+        text=True,
+        env=conda.env(**env),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("LOADED")]
+    return {name.rpartition(".")[2] for name in line.split()[1:]}
+
+
+def test_a_command_loads_only_what_it_uses(conda: Conda):
+    conda.search()  # makes the token files
+    loaded = modules_loaded_by_search(conda)
+    # and redaction where conda makes an error or a log record to show (23.x
+    # makes an HTTP error for the channel's missing current_repodata.json)
+    assert HOT_MODULES <= loaded <= HOT_MODULES | {"redaction"}
+    assert list(conda.last_tokens()) == ["c", "s", "e"]
+
+
+@pytest.mark.parametrize(
+    "off", [{"CONDA_ANACONDA_ANON_USAGE": "false"}, {"DO_NOT_TRACK": "1"}]
+)
+def test_tokens_off_loads_no_token_module(conda: Conda, off: dict[str, str]):
+    loaded = modules_loaded_by_search(conda, **off)
+    assert loaded == {
+        "anaconda_anon_usage",
+        "plugin",
+        "conda_adapter",
+        "subcommand_args",
+    }
+    assert conda.last_tokens() == {}
+
+
 def test_environment_variable_and_do_not_track(conda: Conda, home: Path):
     assert conda.search(CONDA_ANACONDA_ANON_USAGE="false") == {}
     assert conda.search(DO_NOT_TRACK="1") == {}
@@ -581,3 +644,12 @@ def test_commands_without_requests_create_no_token_files(
     assert not (bad / "etc" / "aau_token").exists()
     assert list(conda.search(CONDA_PREFIX=str(bad))) == ["c", "s", "e"]
     assert (home / ".conda" / "aau_token").exists()
+
+
+def test_config_describe_explains_the_parameter(conda: Conda):
+    """conda_display adds the description and category for ``conda config``."""
+    one = conda.run("config", "--describe", "anaconda_anon_usage").stdout
+    assert "Append anonymous usage tokens" in one
+    assert "anaconda_anon_usage: true" in one
+    every = conda.run("config", "--describe").stdout
+    assert "Anonymous Usage" in every

@@ -12,6 +12,7 @@ import pytest
 from conftest import read_only_mount
 
 from anaconda_anon_usage import tokens as tokenfile
+from anaconda_anon_usage import tokenstore
 from anaconda_anon_usage.tokens import (
     Status,
     is_valid_token,
@@ -99,7 +100,7 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path):
     load_or_create(str(path))
     path.write_text("garbage")
     load_or_create(str(path))
-    tokenfile.write_new(str(path))
+    tokenstore.write_new(str(path))
     assert sorted(p.name for p in path.parent.iterdir()) == ["aau_token"]
 
 
@@ -139,9 +140,9 @@ def test_claim_stores_the_sent_token_over_a_copied_one(tmp_path: Path):
     copied, sent = new_token(), new_token()
     path.parent.mkdir()
     path.write_text(copied + "\n")
-    assert tokenfile.claim(str(path), sent) == sent
+    assert tokenstore.store(str(path), sent) == sent
     assert read_token_file(str(path)).token == sent
-    assert tokenfile.claim(str(path), sent) == sent
+    assert tokenstore.store(str(path), sent) == sent
 
 
 def _race(path: str, barrier, queue) -> None:  # type: ignore[no-untyped-def]
@@ -183,12 +184,12 @@ def test_64_simultaneous_renewals_of_a_corrupt_file_agree(tmp_path: Path):
 
 def _keep_renewing(path: str, stop) -> None:  # type: ignore[no-untyped-def]
     while not stop.is_set():
-        tokenfile.write_new(path)
+        tokenstore.write_new(path)
 
 
 def test_a_reader_never_sees_a_half_written_file(tmp_path: Path):
     path = tmp_path / "aau_token"
-    tokenfile.write_new(str(path))
+    tokenstore.write_new(str(path))
     context = multiprocessing.get_context("fork")
     stop = context.Event()
     writer = context.Process(target=_keep_renewing, args=(str(path), stop))

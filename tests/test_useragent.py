@@ -57,3 +57,10 @@ def test_redact_text_replaces_known_values_anywhere():
     shown = redact_text(wrapped, [C, S, E])
     assert C not in shown and S not in shown and E not in shown
     assert shown.endswith(f"s/. e/. and {C[:5]}")
+
+
+def test_tokens_off_send_what_no_tokens_would_give():
+    """The plugin sends this while tokens are off, without loading useragent."""
+    from anaconda_anon_usage import conda_adapter
+
+    assert aau_user_agent([]) == conda_adapter.VERSION_ONLY

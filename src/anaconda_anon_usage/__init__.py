@@ -2,13 +2,18 @@
 
 The package is loaded inside every conda process, so its modules are few and
 import nothing beyond the standard library. ``debug`` lives here because
-every module needs it and each extra module costs ~0.1 ms to import.
+every module needs it and each extra module costs ~0.1 ms to import; so
+does ``do_not_track``, which conda asks on every command and the tool too.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __version__ = "0.1.0"
 
@@ -29,3 +34,14 @@ def debug(message: str, *args: object) -> None:
         sys.stderr.write(f"anaconda-anon-usage: {text}\n")
     except Exception:  # a broken stderr must not break conda
         pass
+
+
+DO_NOT_TRACK = "DO_NOT_TRACK"
+# DO_NOT_TRACK values that do not ask for anything (any other value does)
+DO_NOT_TRACK_NO = frozenset({"", "0", "false", "no", "off", "n"})
+
+
+def do_not_track(environ: Mapping[str, str]) -> bool:
+    """``DO_NOT_TRACK`` asks for no tracking: set to anything but an empty
+    value, 0, false, no, off or n (any case, spaces around ignored)."""
+    return environ.get(DO_NOT_TRACK, "").strip().lower() not in DO_NOT_TRACK_NO

@@ -1,31 +1,27 @@
-"""Everything that touches conda's internals, and conda's version differences.
+"""Everything that touches conda's internals on every command.
 
-* the ``anaconda_anon_usage`` configuration parameter, added to conda's
-  ``Context`` so that condarc files, ``conda config`` and ``CONDA_*``
-  variables treat it exactly like conda's own parameters (the settings hook
-  of conda >= 24.3 would file it under ``plugins.``, and 23.x has no hook);
-* ``Context.user_agent`` wrapped so that it ends with our tokens;
-* ``conda info`` shown with token values redacted (display only), and so
-  are conda's log records and error messages once tokens are sent;
-* the prefix a command targets, and storing a token sent by ``conda create``.
-
-Every entry point here swallows its own failures: conda must carry on.
+Our parameter in conda's ``Context``; our tokens at the end of
+``Context.user_agent``; and, once they are sent, our values kept out of
+conda's log records and errors. What only some commands need is in
+``conda_display`` (``conda config --describe``, ``conda info``).
+Every entry point swallows its own failures: conda must carry on.
 """
+
+# Loaded into every conda process: docstrings are short (they are loaded
+# with the code); the reasons are in comments, which cost nothing.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
 from typing import Any
 
-from . import debug
+from . import DO_NOT_TRACK, __version__, debug, do_not_track
 
 # Kept here rather than imported from .config: that module (the standard
 # library reading of condarc files) is not needed inside conda.
 PARAMETER = "anaconda_anon_usage"
-DO_NOT_TRACK = "DO_NOT_TRACK"
 
 _MARK = "_anaconda_anon_usage"
 # Commands that create their target environment: only they send a token for
@@ -36,15 +32,18 @@ _created: str | None = None  # the target, if it was no environment beforehand
 
 
 class AllCommands(frozenset):
-    """A ``run_for`` that contains every command name, including commands that
-    other plugins add (conda only asks ``command in run_for``)."""
+    """A ``run_for`` holding every command name, other plugins' too."""
 
+    # conda only asks ``command in run_for``.
     def __contains__(self, item: object) -> bool:
         return isinstance(item, str)
 
 
 def register_parameter() -> None:
     """Teach conda's Context about ``anaconda_anon_usage`` (idempotent)."""
+    # An ordinary Context parameter, so that condarc files, ``conda config``
+    # and CONDA_* variables treat it exactly like conda's own (the settings
+    # hook of conda >= 24.3 would file it under ``plugins.``; 23.x has none).
     from conda.base.context import Context, context
     from conda.common.configuration import ParameterLoader, PrimitiveParameter
 
@@ -60,52 +59,11 @@ def register_parameter() -> None:
     loaders = vars(context).get("_parameter_loaders")
     if isinstance(loaders, dict):  # conda >= 25.x snapshots them per instance
         context._parameter_loaders = {**loaders, PARAMETER: loader}
-    _add_to_category_map(Context)
-
-
-DESCRIPTION = (
-    "Append anonymous usage tokens (client, session, environment) to the "
-    "user-agent of conda's requests. Set to false to send only the "
-    "anaconda-anon-usage version. DO_NOT_TRACK=1 also turns it off."
-)
-
-
-def _add_to_category_map(context_class: Any) -> None:
-    """So that ``conda config --describe`` lists and explains the parameter.
-
-    ``category_map`` is a plain dict in newer conda and a property in older.
-    """
-    categories = context_class.__dict__.get("category_map")
-    if isinstance(categories, dict):
-        context_class.category_map = {**categories, "Anonymous Usage": (PARAMETER,)}
-    elif isinstance(categories, property) and not getattr(
-        categories.fget, _MARK, False
-    ):
-        getter = categories.fget
-
-        def category_map(self: Any) -> Any:
-            return {**getter(self), "Anonymous Usage": (PARAMETER,)}
-
-        setattr(category_map, _MARK, True)
-        context_class.category_map = property(category_map)
-
-    describe = context_class.__dict__.get("get_descriptions")
-    if describe is not None and not getattr(describe, _MARK, False):
-
-        def get_descriptions(self: Any) -> Any:
-            return {**describe(self), PARAMETER: DESCRIPTION}
-
-        setattr(get_descriptions, _MARK, True)
-        context_class.get_descriptions = get_descriptions
 
 
 def _honour_do_not_track(context: Any) -> None:
-    """DO_NOT_TRACK counts as CONDA_ANACONDA_ANON_USAGE=false: it is placed in
-    conda's environment-variable source so a ``#!final`` condarc still wins."""
-    if not os.environ.get(DO_NOT_TRACK):
-        return
-    from .config import do_not_track
-
+    # DO_NOT_TRACK counts as CONDA_ANACONDA_ANON_USAGE=false: it is placed in
+    # conda's environment-variable source so a ``#!final`` condarc still wins.
     if not do_not_track(os.environ):
         return
     from conda.common.configuration import EnvRawParameter
@@ -121,13 +79,15 @@ def _honour_do_not_track(context: Any) -> None:
 
 def enabled(context: Any) -> bool:
     register_parameter()
-    _honour_do_not_track(context)
+    if os.environ.get(DO_NOT_TRACK):
+        _honour_do_not_track(context)
     # conda's merge of all sources costs ~0.3 ms; when no source names the
     # parameter its value is the default, so that question is cheaper.
     raw_data = getattr(context, "raw_data", None)
-    if isinstance(raw_data, dict) and not any(
-        PARAMETER in source for source in raw_data.values()
-    ):
+    if isinstance(raw_data, dict):
+        for source in raw_data.values():
+            if PARAMETER in source:
+                return bool(getattr(context, PARAMETER))
         return True
     return bool(getattr(context, PARAMETER))
 
@@ -141,32 +101,30 @@ def target_prefix(context: Any) -> str:
         return str(context.default_prefix)
 
 
-_computed: dict[tuple[bool, str, str, bool], str] = {}
+# What is sent while tokens are off: ``useragent.aau_user_agent()`` without
+# tokens, without loading that module (nor reading or making anything).
+VERSION_ONLY = f"aau/{__version__}"
+
+# Computed once per process and target; conda asks from several threads.
+_computed: dict[tuple[str, str, bool], str] = {}
 _computing = threading.Lock()
 
 
-def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> str:
-    """Computed once per process and target; conda asks from several threads.
-
-    ``shown``: the user-agent is only displayed, not sent, so nothing is
-    created and the values are redacted.
-    """
-    key = (is_enabled, prefix, root_prefix, shown)
+def _aau_part(prefix: str, root_prefix: str, shown: bool) -> str:
+    # ``shown``: the user-agent is only displayed, not sent, so nothing is
+    # created and the values are redacted.
+    key = (prefix, root_prefix, shown)
     if key not in _computed:
         with _computing:
             if key not in _computed:
                 # on first use: commands without requests never load it
                 from . import useragent
 
-                found = (
-                    useragent.collect_tokens(
-                        prefix,
-                        root_prefix,
-                        pending=_command in CREATE_COMMANDS,
-                        create=not shown,
-                    )
-                    if is_enabled
-                    else []
+                found = useragent.collect_tokens(
+                    prefix,
+                    root_prefix,
+                    pending=_command in CREATE_COMMANDS,
+                    create=not shown,
                 )
                 part = useragent.aau_user_agent(found)
                 if shown:
@@ -174,35 +132,30 @@ def _aau_part(is_enabled: bool, prefix: str, root_prefix: str, shown: bool) -> s
 
                     part = redact(f" {part}")[1:]
                 elif found:
-                    _redact_output(found)
+                    for token in found:
+                        if token.kind in _RANDOM_KINDS:
+                            _sent_values.add(token.value)
+                    _redact_log_records()
+                    _redact_conda_errors()
                 _computed[key] = part
     return _computed[key]
 
 
 # --- what people see: conda's logs and error messages -------------------------
+#
+# Once this process sends tokens, conda shows them nowhere. Besides ``conda
+# info`` (see conda_display), conda renders the user-agent for people in log
+# records (request headers at -vv/--debug, requests' and urllib3's records,
+# anything a plugin logs) and in its exceptions (an HTTP error carries the
+# request with its headers: shown with -v, in --json output and the error
+# report). So the redaction sits in the one place every log record is made,
+# and in the one constructor every conda exception goes through; the
+# redacting code (``redaction``) is loaded on the first record or error.
 
 # The random token values this process sends (client, session, environment);
 # they are redacted even where they appear without their ``aau/`` part.
 _sent_values: set[str] = set()
-_RANDOM_KINDS = frozenset("cse")
-
-
-def _redact_output(sent: list[Any]) -> None:
-    """Once this process sends tokens, conda shows them nowhere.
-
-    conda renders the user-agent for people in two ways besides ``conda info``
-    (its own redaction, see ``install_info_redaction``): in log records (request
-    headers at ``-vv``/``--debug``, requests' and urllib3's records, anything a
-    plugin logs) and in its exceptions (an HTTP error carries the request with
-    its headers: shown with ``-v``, in ``--json`` output and the error report).
-    So the redaction sits in the one place every log record is made, and in
-    the one constructor every conda exception goes through.
-    """
-    _sent_values.update(t.value for t in sent if t.kind in _RANDOM_KINDS)
-    _redact_log_records()
-    _redact_conda_errors()
-
-
+_RANDOM_KINDS = ("c", "s", "e")
 _redacting_logs = False
 
 
@@ -218,7 +171,7 @@ def _redact_log_records() -> None:
     def record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:
-            from .redaction import redact_record  # on the first record only
+            from .redaction import redact_record
 
             redact_record(record, _sent_values)
         except Exception as error:  # the record stays as it was made
@@ -237,7 +190,7 @@ def _redact_conda_errors() -> None:
 
     def __init__(self: Any, message: Any, *args: Any, **kwargs: Any) -> None:
         try:
-            from .redaction import redact_error_arguments  # on the first error
+            from .redaction import redact_error_arguments
 
             message = redact_error_arguments(message, kwargs, _sent_values)
         except Exception as error:
@@ -252,29 +205,8 @@ def _redact_conda_errors() -> None:
     CondaError.__init__ = __init__
 
 
-def aau_part_for(context: Any, shown: bool = False) -> str:
-    try:
-        is_enabled = enabled(context)
-    except Exception as error:
-        debug("cannot read %s (%s): sending the version only", PARAMETER, error)
-        is_enabled = False
-    if not is_enabled:
-        return _aau_part(False, "", "", False)
-    return _aau_part(True, target_prefix(context), str(context.root_prefix), shown)
-
-
-def _only_shown(caller: Any) -> bool:
-    """Is the user-agent being built for display (``conda info``, the error
-    report), not for a request? Both go through main_info.get_info_dict."""
-    return (
-        caller.f_code.co_name == "get_info_dict"
-        and caller.f_globals.get("__name__") == "conda.cli.main_info"
-    )
-
-
 def install_user_agent() -> None:
-    """Wrap ``Context.user_agent`` once; the tokens are read on first use only,
-    and token files are made only for a user-agent that is sent."""
+    """Wrap ``Context.user_agent`` once; tokens are read on first use only."""
     from conda.base.context import Context
 
     original = Context.__dict__.get("user_agent")
@@ -284,7 +216,23 @@ def install_user_agent() -> None:
     def user_agent(self: Any) -> str:
         base = original.__get__(self, type(self))
         try:
-            return f"{base} {aau_part_for(self, _only_shown(sys._getframe(1)))}"
+            try:
+                is_enabled = enabled(self)
+            except Exception as error:
+                debug("cannot read %s (%s): sending the version only", PARAMETER, error)
+                is_enabled = False
+            if not is_enabled:
+                return f"{base} {VERSION_ONLY}"
+            # Built only to be shown (``conda info``, the error report: both
+            # go through main_info.get_info_dict)? Then nothing is created.
+            caller = sys._getframe(1)
+            shown = (
+                caller.f_code.co_name == "get_info_dict"
+                and caller.f_globals.get("__name__") == "conda.cli.main_info"
+            )
+            prefix = target_prefix(self)
+            part = _aau_part(prefix, str(self.root_prefix), shown)
+            return f"{base} {part}"
         except Exception as error:
             debug("user-agent left as conda made it: %s", error)
             return base
@@ -293,38 +241,17 @@ def install_user_agent() -> None:
     Context.user_agent = property(user_agent, doc=original.__doc__)
 
 
-def install_info_redaction() -> None:
-    """``conda info`` (text and --json) shows token values as ``.``."""
-    from conda.cli import main_info
-
-    original = main_info.get_info_dict
-    if getattr(original, _MARK, False):
-        return
-
-    from .redaction import redact
-
-    @functools.wraps(original)
-    def get_info_dict(*args: Any, **kwargs: Any) -> Any:
-        info = original(*args, **kwargs)
-        try:
-            info["user_agent"] = redact(info["user_agent"])
-        except Exception as error:
-            debug("cannot redact conda info: %s", error)
-        return info
-
-    setattr(get_info_dict, _MARK, True)
-    main_info.get_info_dict = get_info_dict
-
-
 def pre_command(command: str) -> None:
     global _command
     try:
         _command = command
         register_parameter()
         install_user_agent()
-        if command == "info":
-            install_info_redaction()
-        if command in CREATE_COMMANDS:
+        if command in ("info", "config"):
+            from . import conda_display
+
+            conda_display.prepare(command)
+        elif command in CREATE_COMMANDS:
             _note_target_of_create()
     except Exception as error:
         debug("pre-command for %r failed: %s", command, error)
@@ -340,8 +267,8 @@ def _note_target_of_create() -> None:
 
 
 def post_command(command: str) -> None:
-    """The environment ``conda create`` made keeps only the token sent for it:
-    stored now that it exists; a copied one (``--clone``) is removed."""
+    """The environment ``conda create`` made keeps only the token sent for it."""
+    # Stored now that it exists; a copied one (``--clone``) is removed.
     if command not in CREATE_COMMANDS or _created is None:
         return
     try:

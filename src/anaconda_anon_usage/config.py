@@ -24,15 +24,12 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
-from . import debug
+from . import DO_NOT_TRACK, debug, do_not_track
 from .condarc import PARAMETER, Setting, Uncertain, boolify, may_mention, read_setting
 
 ENV_PREFIX = "CONDA_"
 ENV_VARIABLE = "CONDA_ANACONDA_ANON_USAGE"
-DO_NOT_TRACK = "DO_NOT_TRACK"
 DEFAULT_SOURCE = "default"
-# DO_NOT_TRACK values that do not ask for anything (any other value does)
-DO_NOT_TRACK_NO = frozenset({"", "0", "false", "no", "off", "n"})
 
 CONDARC_FILENAMES = (".condarc", "condarc")
 YAML_EXTENSIONS = (".yml", ".yaml")
@@ -97,12 +94,6 @@ class _NoHome(Exception):
 def parse_boolean(raw: str) -> bool | None:
     """A value as conda reads a boolean (its ``boolify``); None if it refuses it."""
     return boolify(raw)
-
-
-def do_not_track(environ: Mapping[str, str]) -> bool:
-    """``DO_NOT_TRACK`` asks for no tracking: set to anything but an empty
-    value, 0, false, no, off or n (any case, spaces around ignored)."""
-    return environ.get(DO_NOT_TRACK, "").strip().lower() not in DO_NOT_TRACK_NO
 
 
 def expand(entry: str, environ: Mapping[str, str], extra: Mapping[str, str]) -> str:

@@ -2,7 +2,8 @@
 
 Presentation only: conda's view of the configuration comes from
 ``conda_settings``, the tokens from the core, the rendering from the CLI.
-Imported only when conda runs one of them.
+Imported only when conda runs one of them (its command line, which conda
+builds on every command, is in ``subcommand_args``).
 """
 
 from __future__ import annotations
@@ -15,36 +16,12 @@ import os
 import sys
 from typing import Any
 
-from . import conda_settings, hostid, tokens, useragent
+from . import conda_settings, hostid, tokens, tokenstore, useragent
 from .cli import render, report
+from .subcommand_args import configure_parser
 
-SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
 CONFLICT = "argument -p/--prefix: not allowed with argument -n/--name"
-
-
-def _add_target(parser: argparse.ArgumentParser, default: Any) -> None:
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("-n", "--name", default=default, help="environment name")
-    where.add_argument("-p", "--prefix", default=default, help="environment path")
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = SUMMARY
-    _add_target(parser, None)
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--detail", action="store_true", help="show token sources")
-    output.add_argument("--json", action="store_true", help="print JSON")
-    actions = parser.add_subparsers(dest="anon_usage_action", metavar="ACTION")
-    reset = actions.add_parser("reset", help="replace tokens with fresh ones")
-    # also accepted after the action; given there only, so that they never
-    # reset what was given before the action
-    _add_target(reset, argparse.SUPPRESS)
-    reset.add_argument("--client", action="store_true", help="the client token")
-    reset.add_argument(
-        "--environment", action="store_true", help="the environment's token"
-    )
-    actions.add_parser("off", help="stop sending tokens (user condarc)")
-    actions.add_parser("on", help="send tokens again (user condarc)")
+ONLY_RESET = "--client and --environment go with reset only"
 
 
 def _context() -> Any:
@@ -89,7 +66,7 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]
             else None
         )
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        value = tokens.write_new(path, annotate=annotate)
+        value = tokenstore.write_new(path, annotate)
         return f"{name} token replaced: {path} (now {value})", value
     if os.path.lexists(path):
         os.unlink(path)
@@ -167,10 +144,15 @@ def run(args: argparse.Namespace | list[str]) -> int:
         configure_parser(parser)
         args = parser.parse_args(args)
     if getattr(args, "name", None) and getattr(args, "prefix", None):
-        # one before the action, the other after it: argparse cannot see it
+        # where argparse did not see both (a namespace made otherwise)
         print(f"conda anon-usage: error: {CONFLICT}", file=sys.stderr)
         return 2
     action = getattr(args, "anon_usage_action", None)
+    if action != "reset" and (
+        getattr(args, "client", False) or getattr(args, "environment", False)
+    ):
+        print(f"conda anon-usage: error: {ONLY_RESET}", file=sys.stderr)
+        return 2
     if action == "reset":
         return reset(args)
     if action in ("on", "off"):

@@ -1,20 +1,18 @@
-"""The host tie of the client token: a copied home directory, VM or container
+"""The client token's host tie: a copied home directory, VM or container
 image must not make two machines share one client token.
 
 The client token file carries a ``host`` line: a hash of the token (as salt)
 and the machine's identity. It reveals nothing about the machine, is never
-sent, and survives reboots. When the file is used on a machine whose
-identity gives a different hash, the client token is renewed.
-
-The identity is read without a subprocess:
-
-* Linux: ``/etc/machine-id`` (or dbus's copy), plus the host name inside a
-  container, where images often carry one machine-id into many containers;
-* Windows: the registry's ``MachineGuid``;
-* macOS: ``gethostuuid`` from libc.
-
-Where none is available the token is simply not tied (documented fallback).
+sent, and survives reboots; on a machine whose identity gives another hash
+the client token is renewed. The identity, read without a subprocess:
+Linux ``/etc/machine-id`` (or dbus's copy), plus the host name inside a
+container (images often carry one machine-id into many containers);
+Windows the registry's ``MachineGuid``; macOS ``gethostuuid``. Where none
+is available the token is simply not tied (documented fallback).
 """
+
+# Checked by every conda command that sends a request: docstrings are short
+# (they are loaded with the code); comments cost nothing.
 
 from __future__ import annotations
 
@@ -50,11 +48,15 @@ def _read_first_line(path: str) -> str | None:
 
 
 def _linux_identity() -> str | None:
-    machine_id = next(filter(None, map(_read_first_line, LINUX_ID_FILES)), None)
-    if machine_id is None:
+    for path in LINUX_ID_FILES:
+        machine_id = _read_first_line(path)
+        if machine_id:
+            break
+    else:
         return None
-    if any(os.path.exists(marker) for marker in CONTAINER_MARKERS):
-        return f"linux:{machine_id}:{os.uname().nodename}"
+    for marker in CONTAINER_MARKERS:
+        if os.path.exists(marker):
+            return f"linux:{machine_id}:{os.uname().nodename}"
     return f"linux:{machine_id}"
 
 
@@ -85,8 +87,8 @@ def _macos_identity() -> str | None:  # pragma: no cover - not run on Linux CI
 
 
 def identity_files() -> list[str]:
-    """The files the machine identity is read from (or, for the container
-    markers, whose existence is checked) on this platform."""
+    """The files the identity is read from (or, for the container markers,
+    whose existence is checked) on this platform."""
     if sys.platform.startswith("linux"):
         return [*LINUX_ID_FILES, *CONTAINER_MARKERS]
     return []
@@ -107,8 +109,8 @@ def machine_identity() -> str | None:
 
 
 def host_tag(token: str, identity: str) -> str:
-    """A salted hash of the identity: the token is the salt, so the tag tells
-    nothing about the machine and differs for every token."""
+    """A hash of the identity salted by the token: it tells nothing about
+    the machine and differs for every token."""
     digest = hashlib.sha256(f"aau-host\0{token}\0{identity}".encode()).hexdigest()
     return digest[:32]
 

@@ -1,18 +1,23 @@
 """conda's entry point: hook registrations only.
 
 The user-agent work is in conda_adapter; ``conda anon-usage`` and the
-``conda doctor`` check are in controls, imported only when conda runs them.
+``conda doctor`` check are in controls, imported only when conda runs them
+(the subcommand's arguments, which conda builds on every command, are in
+subcommand_args).
 """
 
 from __future__ import annotations
 
-from argparse import ArgumentParser, Namespace
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from conda import plugins
 from conda.plugins import types
 
 from . import conda_adapter
+
+if TYPE_CHECKING:
+    from argparse import ArgumentParser, Namespace
 
 NAME = "anaconda-anon-usage"
 
@@ -36,9 +41,11 @@ def conda_post_commands() -> Iterator[types.CondaPostCommand]:
 
 
 def _configure_parser(parser: ArgumentParser) -> None:
-    from . import controls
+    # conda calls this on every command, to build its whole parser: only the
+    # arguments are loaded then, the subcommand when it runs.
+    from . import subcommand_args
 
-    controls.configure_parser(parser)
+    subcommand_args.configure_parser(parser)
 
 
 def _run(args: Namespace | list[str]) -> int:

@@ -2,17 +2,17 @@
 
 A token is 22 url-safe base64 characters carrying 128 bits from the OS's
 CSPRNG; it is never derived from a user, host, path or environment name.
+Its file holds it on the first non-blank line (white space and NUL padding
+ignored; a first line ``TOKEN FIELD``, as the 0.7 series of the earlier
+plugin wrote it, is read as TOKEN); further lines are ``key value``
+annotations that belong to the token (the client token's host tie).
 
-A token file holds the token on its first non-blank line; surrounding white
-space (and NUL padding) is ignored. Further lines are ``key value``
-annotations that belong to the token (the host tie of the client token is
-one). A first line ``TOKEN FIELD``, as the 0.7 series of the earlier
-anaconda-anon-usage plugin wrote it, is read as TOKEN.
-
-This module only reads; writing (rare: first use, repair) is in
-``tokenstore``, imported when needed. Reading never waits: no locks, and a
-FIFO or device at a token path is refused without being opened for a wait.
+Reading never waits: no locks, and a FIFO or device is refused without
+being opened for a wait. Writing is in ``tokenstore``, loaded only then.
 """
+
+# Loaded by every conda command that sends a request: docstrings are short
+# (they are loaded with the code); comments cost nothing.
 
 from __future__ import annotations
 
@@ -20,10 +20,17 @@ import base64
 import os
 import stat
 import sys
-from collections.abc import Callable, Mapping
-from typing import TypeAlias
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from . import debug
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
+    # what a token must carry in its file: annotate(token) -> {key: value}
+    Annotate: TypeAlias = Callable[[str], Mapping[str, str]]
 
 TOKEN_BYTES = 16
 TOKEN_LENGTH = 22
@@ -41,7 +48,6 @@ _OPEN_FLAGS = (
 
 
 def new_token() -> str:
-    """A fresh token from the OS's CSPRNG; never derived from anything local."""
     return base64.urlsafe_b64encode(os.urandom(TOKEN_BYTES)).decode("ascii")[
         :TOKEN_LENGTH
     ]
@@ -55,26 +61,16 @@ def is_valid_token(value: str) -> bool:
 
 
 def home_directory() -> str | None:
-    """The user's home from the environment, or None when it is unset or absent.
-
-    ``os.path.expanduser`` would fall back to the password database when HOME
-    is unset; we deliberately do not: no HOME means no client token.
-    """
-    variable = "USERPROFILE" if sys.platform == "win32" else "HOME"
-    home = os.environ.get(variable, "")
-    if not home or not os.path.isdir(home):
-        return None
-    return home
-
-
-def user_conda_dir() -> str | None:
-    home = home_directory()
-    return os.path.join(home, ".conda") if home else None
+    """HOME (USERPROFILE on Windows) if it is a directory; else None."""
+    # Not os.path.expanduser: it falls back to the password database when
+    # HOME is unset; we deliberately do not: no HOME means no client token.
+    home = os.environ.get("USERPROFILE" if sys.platform == "win32" else "HOME")
+    return home if home and os.path.isdir(home) else None
 
 
 def client_token_path() -> str | None:
-    conda_dir = user_conda_dir()
-    return os.path.join(conda_dir, TOKEN_FILENAME) if conda_dir else None
+    home = home_directory()
+    return os.path.join(home, ".conda", TOKEN_FILENAME) if home else None
 
 
 def environment_token_path(prefix: str) -> str:
@@ -82,7 +78,7 @@ def environment_token_path(prefix: str) -> str:
 
 
 def is_conda_environment(prefix: str) -> bool:
-    """A directory conda made: it has ``conda-meta``. Only these get a token file."""
+    """Has ``conda-meta``: only conda environments get a token file."""
     return os.path.isdir(os.path.join(prefix, "conda-meta"))
 
 
@@ -97,12 +93,10 @@ class Status:
 
 
 class TokenFile:
-    """What a token file holds: a status, the token, its annotations, and the
-    identity (device, inode, mtime, size) of what was read.
+    """A token file's status, token, annotations, and the identity (device,
+    inode, mtime, size) of what was read."""
 
-    A plain class: ``dataclasses`` would cost ~1 ms of conda's start-up.
-    """
-
+    # A plain class: ``dataclasses`` would cost ~1 ms of conda's start-up.
     __slots__ = ("annotations", "identity", "reason", "status", "token")
 
     def __init__(
@@ -121,9 +115,11 @@ class TokenFile:
 
 
 def parse_token_text(text: str) -> TokenFile:
-    """Pure parsing of a token file's text."""
-    lines = [line.strip() for line in text.replace("\0", " ").splitlines()]
-    lines = [line for line in lines if line]
+    lines = []
+    for line in text.replace("\0", " ").splitlines():
+        line = line.strip()
+        if line:
+            lines.append(line)
     if not lines:
         return TokenFile(Status.INVALID, reason="no token in it")
     words = lines[0].split()
@@ -137,11 +133,9 @@ def parse_token_text(text: str) -> TokenFile:
 
 
 def read_bytes(path: str) -> tuple[bytes | None, str, str, tuple[int, ...] | None]:
-    """(data, reason, status, identity) of a small regular file.
-
-    Opened non-blocking, so a FIFO never makes us wait; anything that is not
-    a regular file of at most MAX_FILE_BYTES is refused (status UNUSABLE).
-    """
+    """(data, reason, status, identity) of a small regular file."""
+    # Opened non-blocking, so a FIFO never makes us wait; anything that is
+    # not a regular file of at most MAX_FILE_BYTES is refused (UNUSABLE).
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
@@ -165,20 +159,6 @@ def read_bytes(path: str) -> tuple[bytes | None, str, str, tuple[int, ...] | Non
     return data, "", Status.VALID, identity
 
 
-def read_small_text(path: str) -> tuple[str | None, str, bool]:
-    """(text, reason, missing): a small UTF-8 text file's content, or None and
-    why not. Binary, huge, non-regular or unreadable files are refused."""
-    data, reason, status, _ = read_bytes(path)
-    if data is None:
-        return None, reason, status == Status.MISSING
-    if b"\0" in data:
-        return None, "not a text file", False
-    try:
-        return data.decode("utf-8"), "", False
-    except UnicodeDecodeError:
-        return None, "not a text file", False
-
-
 def read_token_file(path: str) -> TokenFile:
     """A regular file holding no valid token, binary or not, is INVALID."""
     data, reason, status, identity = read_bytes(path)
@@ -189,13 +169,6 @@ def read_token_file(path: str) -> TokenFile:
     return parsed
 
 
-def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
-    lines = [token, *(f"{key} {value}" for key, value in annotations.items())]
-    return "\n".join(lines) + "\n"
-
-
-# A string: subscripting Callable at import costs ~8 us of conda's start-up.
-Annotate: TypeAlias = "Callable[[str], Mapping[str, str]]"
 KEEP, ADOPT, RENEW = "keep", "adopt", "renew"
 
 
@@ -220,14 +193,14 @@ def verdict(current: TokenFile, annotate: Annotate) -> str:
 def load_or_create(
     path: str, *, make_parent: bool = False, annotate: Annotate | None = None
 ) -> str | None:
-    """Return the token stored at ``path``, creating or repairing it as needed.
+    """The token stored at ``path``, created or repaired as needed.
 
-    ``annotate(token)`` gives the annotations a token must carry (the client
-    token's host tie). A stored token whose annotation has a different value
-    is renewed; one that lacks it keeps its value and gains it (and is still
-    returned where the file cannot be rewritten). Returns None when no token
-    can be had; never raises ``OSError`` and never waits.
+    None when no token can be had; never raises ``OSError``, never waits.
     """
+    # ``annotate(token)``: what the token must carry (the client token's
+    # host tie). A stored token whose annotation has another value is
+    # renewed; one that lacks it keeps its value and gains it (and is still
+    # returned where the file cannot be rewritten).
     annotate = annotate or no_annotations
     current = read_token_file(path)
     decision = verdict(current, annotate)
@@ -239,21 +212,3 @@ def load_or_create(
     from . import tokenstore  # cold: only when something must be written
 
     return tokenstore.settle(path, current, decision, annotate, make_parent)
-
-
-def write_new(path: str, *, annotate: Annotate | None = None) -> str:
-    """Replace the token at ``path`` with a fresh one (a user's reset).
-
-    Raises OSError when it cannot.
-    """
-    from . import tokenstore
-
-    return tokenstore.write_new(path, annotate or no_annotations)
-
-
-def claim(path: str, token: str) -> str | None:
-    """Make a new environment's token file hold ``token`` (the one ``conda
-    create`` sent), whatever a copy left there. Returns the stored token."""
-    from . import tokenstore
-
-    return tokenstore.store(path, token)

@@ -27,22 +27,31 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from . import debug
 from .tokens import (
     ADOPT,
     KEEP,
-    Annotate,
     Status,
     TokenFile,
-    format_token_text,
     new_token,
+    no_annotations,
     read_token_file,
     verdict,
 )
 
+if TYPE_CHECKING:
+    from .tokens import Annotate
+
 STALE_SECONDS = 60.0  # leftovers of a killed process older than this are removed
 ATTEMPTS = 3
+
+
+def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
+    lines = [token, *(f"{key} {value}" for key, value in annotations.items())]
+    return "\n".join(lines) + "\n"
 
 
 def settle(
@@ -209,17 +218,19 @@ def _replace(path: str, text: str) -> None:
         raise
 
 
-def write_new(path: str, annotate: Annotate) -> str:
-    """Replace whatever token is at ``path`` with a fresh one. Raises OSError
-    (a directory there included: ``os.replace`` refuses it)."""
+def write_new(path: str, annotate: Annotate | None = None) -> str:
+    """Replace whatever token is at ``path`` with a fresh one (a user's
+    reset). Raises OSError (a directory there included: ``os.replace``
+    refuses it)."""
+    annotate = annotate or no_annotations
     token = new_token()
     _replace(path, format_token_text(token, annotate(token)))
     return token
 
 
 def store(path: str, token: str) -> str | None:
-    """Make ``path`` hold ``token``: for an environment this command created,
-    where a copied file (``conda create --clone``) is not its token."""
+    """Make ``path`` hold ``token`` (the one ``conda create`` sent), whatever a
+    copy (``conda create --clone``) left there. Returns the stored token."""
     try:
         current = read_token_file(path)
         if current.token == token:

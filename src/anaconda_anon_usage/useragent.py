@@ -1,12 +1,17 @@
 """What is appended to conda's user-agent: which tokens, from where, in what
 form (the redacted form people see is in ``redaction``).
 
-client and environment tokens are read from (or created in) their files;
+Client and environment tokens are read from (or created in) their files;
 the session token lives only in this process's memory; administrator tokens
-(installer, organisation, machine) are read from variables and files that an
-administrator deploys. A token that cannot be had is left out, never replaced
+(installer, organisation, machine) come from variables and files that an
+administrator deploys (their values are read in ``admintokens``, loaded only
+when there are some). A token that cannot be had is left out, never replaced
 by something derived from the machine.
 """
+
+# Loaded by every conda command that sends a request: docstrings are short
+# (they are loaded with the code), comments cost nothing, and loops stand
+# where comprehensions would each add a code object to load.
 
 from __future__ import annotations
 
@@ -40,14 +45,15 @@ class Token:
         self.value = value
         self.source = source
 
-    def _key(self) -> tuple[str, str, str]:
-        return (self.kind, self.value, self.source)
-
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Token) and self._key() == other._key()
+        return isinstance(other, Token) and (
+            self.kind,
+            self.value,
+            self.source,
+        ) == (other.kind, other.value, other.source)
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash((self.kind, self.value, self.source))
 
     def __repr__(self) -> str:
         return f"Token({self.kind!r}, {self.value!r}, {self.source!r})"
@@ -79,7 +85,7 @@ def client_token(create: bool = True) -> Token | None:
 
 
 def _peek(kind: str, path: str) -> Token | None:
-    """The token a file holds, or a placeholder for one that would be made."""
+    # The token a file holds, or a placeholder for one that would be made.
     current = tokens.read_token_file(path)
     if current.status == tokens.Status.UNUSABLE:
         return None
@@ -89,13 +95,11 @@ def _peek(kind: str, path: str) -> Token | None:
 def environment_token(
     prefix: str, pending: bool = False, create: bool = True
 ) -> Token | None:
-    """The token of the environment at ``prefix``.
-
-    A prefix that is not a conda environment (a stale ``CONDA_PREFIX``, a
-    plain directory) gets none, unless ``pending``: the command is about to
-    create it (``conda create``), so a token is sent now and stored in the
-    environment once it exists (``settle_created_environment``).
-    """
+    """The token of the environment at ``prefix``, if it is one; else, if
+    ``pending`` (the command creates it), one sent now and stored once it
+    exists (``settle_created_environment``)."""
+    # A prefix that is not a conda environment (a stale CONDA_PREFIX, a
+    # plain directory) gets none.
     prefix = _absolute(prefix)
     path = tokens.environment_token_path(prefix)
     if tokens.is_conda_environment(prefix):
@@ -111,10 +115,9 @@ def environment_token(
 
 
 def settle_created_environment(prefix: str) -> None:
-    """After a command created the environment at ``prefix``: its token file
-    holds the token that was sent for it, or none at all. A file that got
-    there otherwise (``conda create --clone`` copies it) is another
-    environment's token."""
+    """The new environment at ``prefix`` holds the token sent for it, or none."""
+    # A file that got there otherwise (``conda create --clone`` copies it)
+    # is another environment's token.
     prefix = os.path.abspath(prefix)
     if not tokens.is_conda_environment(prefix):
         return
@@ -142,7 +145,15 @@ SYSTEM_TOKEN_VARIABLES = {
     "o": "ANACONDA_ANON_USAGE_ORG_TOKEN",
     "m": "ANACONDA_ANON_USAGE_MACHINE_TOKEN",
 }
-SYSTEM_TOKEN_MAX_LENGTH = 36
+# file name (also with a leading dot) -> kind
+_SYSTEM_FILE_KINDS = {
+    "installer_token": "i",
+    ".installer_token": "i",
+    "org_token": "o",
+    ".org_token": "o",
+    "machine_token": "m",
+    ".machine_token": "m",
+}
 
 
 def system_token_directories(root_prefix: str) -> list[str]:
@@ -153,14 +164,12 @@ def system_token_directories(root_prefix: str) -> list[str]:
     if environ.get("XDG_CONFIG_HOME"):
         candidates.append(os.path.join(environ["XDG_CONFIG_HOME"], "conda"))
     if home:
-        candidates += [
-            os.path.join(home, ".config", "conda"),
-            os.path.join(home, ".conda"),
-        ]
+        candidates.append(os.path.join(home, ".config", "conda"))
+        candidates.append(os.path.join(home, ".conda"))
     active = environ.get("CONDA_PREFIX")
     if active and _absolute(active) != _absolute(root_prefix):
         candidates.append(active)
-    seen: set[str] = set()
+    seen = set()
     ordered = []
     for directory in candidates:
         key = _absolute(directory)
@@ -171,8 +180,8 @@ def system_token_directories(root_prefix: str) -> list[str]:
 
 
 def _absolute(path: str) -> str:
-    """``os.path.abspath(path)``, without its cost (~4 us a call) for the
-    usual POSIX path that it would return unchanged."""
+    # os.path.abspath(path), without its cost (~4 us a call) for the usual
+    # POSIX path that it would return unchanged.
     if (
         os.sep == "/"
         and path.startswith("/")
@@ -185,49 +194,32 @@ def _absolute(path: str) -> str:
     return os.path.abspath(path)
 
 
-def is_valid_system_token(value: str) -> bool:
-    return 0 < len(
-        value
-    ) <= SYSTEM_TOKEN_MAX_LENGTH and tokens.TOKEN_ALPHABET.issuperset(value)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
 def system_tokens(root_prefix: str) -> list[Token]:
     """Administrator tokens: each variable first, then files in path order;
     every distinct value once; invalid values dropped (and named in debug)."""
-    found: dict[tuple[str, str], Token] = {}
-
-    def offer(kind: str, raw: str, source: str) -> None:
-        value = _first_line(raw)
-        if not is_valid_system_token(value):
-            debug("dropping %s token from %s: not 1-36 of [A-Za-z0-9_-]", kind, source)
-            return
-        found.setdefault((kind, value), Token(kind, value, source))
-
+    # Most machines have none: one listing per directory (most do not
+    # exist) finds the files, and only then are values read and checked.
+    found: list[tuple[str, str, bool]] = []  # (kind, variable or path, is_file)
     for kind, variable in SYSTEM_TOKEN_VARIABLES.items():
         if variable in os.environ:
-            offer(kind, os.environ[variable], f"${variable}")
-    wanted = {
-        name: kind
-        for kind, base in SYSTEM_TOKEN_FILES.items()
-        for name in (base, "." + base)
-    }
+            found.append((kind, variable, False))
     for directory in system_token_directories(root_prefix):
         try:
-            names = sorted(set(os.listdir(directory)) & wanted.keys())
+            names = _SYSTEM_FILE_KINDS.keys() & os.listdir(directory)
         except OSError:
-            continue  # most of these directories do not exist
-        for name in names:
-            path = os.path.join(directory, name)
-            text, reason, _ = tokens.read_small_text(path)
-            if text is None:
-                debug("dropping %s: %s", path, reason)
-            else:
-                offer(wanted[name], text, path)
-    return sorted(found.values(), key=lambda token: KIND_ORDER.index(token.kind))
+            continue
+        for name in sorted(names):
+            found.append(
+                (_SYSTEM_FILE_KINDS[name], os.path.join(directory, name), True)
+            )
+    if not found:
+        return []
+    from . import admintokens
+
+    kept = []
+    for kind, value, source in admintokens.read_values(found):
+        kept.append(Token(kind, value, source))
+    return kept
 
 
 def collect_tokens(
@@ -239,23 +231,27 @@ def collect_tokens(
 ) -> list[Token]:
     """All tokens for a command targeting ``prefix``, in the order they are sent.
 
-    ``root_prefix`` is conda's base environment (default: this Python's);
-    ``pending``: the command creates ``prefix``; ``create=False`` writes
-    nothing (for display: a token not yet made shows as ``.``).
+    ``root_prefix``: conda's base (default: this Python's); ``pending``: the
+    command creates ``prefix``; ``create=False`` writes nothing (for display:
+    a token not yet made shows as ``.``).
     """
-    found = [
+    sent = []
+    for token in (
         client_token(create),
         session_token(),
         environment_token(prefix, pending, create),
-    ]
-    sent = [token for token in found if token is not None]
+    ):
+        if token is not None:
+            sent.append(token)
     return sent + system_tokens(root_prefix or sys.prefix)
 
 
 def aau_user_agent(sent: Iterable[Token] = ()) -> str:
     """``aau/<version>`` followed by ``kind/value`` for each token, in kind order."""
-    rank = {kind: index for index, kind in enumerate(KIND_ORDER)}
-    ordered = sorted(sent, key=lambda token: rank[token.kind])
-    return " ".join(
-        [f"{PRODUCT}/{__version__}", *(f"{t.kind}/{t.value}" for t in ordered)]
-    )
+    sent = list(sent)
+    parts = [f"{PRODUCT}/{__version__}"]
+    for kind in KIND_ORDER:
+        for token in sent:
+            if token.kind == kind:
+                parts.append(f"{kind}/{token.value}")
+    return " ".join(parts)

@@ -1,0 +1,42 @@
+"""The command line of ``conda anon-usage``.
+
+conda builds the parser of every subcommand, plugins' too, on every command
+it runs; so this is all of ``conda anon-usage`` that other commands load,
+and it is one flat parser (sub-parsers per action would cost conda ~0.3 ms
+on every command). The subcommand itself (``controls``) is imported only
+when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
+ACTIONS = ("reset", "off", "on")
+ACTION_HELP = (
+    "reset: replace tokens with fresh ones (--client, --environment: only "
+    "that one); off: stop sending tokens (user condarc); on: send them again"
+)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    # -n/-p go in conda's own namespace (before or after the action), so
+    # that conda's context targets that environment (its condarc included).
+    parser.description = SUMMARY
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-n", "--name", help="environment name")
+    where.add_argument("-p", "--prefix", help="environment path")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--detail", action="store_true", help="show token sources")
+    output.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "anon_usage_action",
+        nargs="?",
+        choices=ACTIONS,
+        metavar="ACTION",
+        help=ACTION_HELP,
+    )
+    parser.add_argument("--client", action="store_true", help="reset: the client")
+    parser.add_argument(
+        "--environment", action="store_true", help="reset: the environment"
+    )
