@@ -107,21 +107,61 @@ def test_spark_ingest_stores_the_rows_of_the_local_engine(runs):
     assert days.item()
 
 
+LEDGER_FIELDS = ("name", "lines", "malformed", "conda_requests", "hours", "end")
+LEDGER_FIELDS += ("content_sha256", "first_ts", "last_ts", "path", "start")
+
+
+def _ledger(raw: Path) -> dict[str, tuple]:
+    entries = ds.RawDataset(str(raw)).ledger()
+    return {e.name: tuple(getattr(e, f) for f in LEDGER_FIELDS) for e in entries}
+
+
 def test_spark_ingest_writes_the_same_ledger(runs):
     _, names, _, local, remote = runs
-    fields = ("name", "lines", "malformed", "conda_requests", "hours", "end")
-    fields += ("content_sha256", "first_ts", "last_ts", "path", "start")
-
-    def ledger(raw: Path) -> dict[str, tuple]:
-        entries = ds.RawDataset(str(raw)).ledger()
-        return {e.name: tuple(getattr(e, f) for f in fields) for e in entries}
-
-    ours, theirs = ledger(local), ledger(remote)
+    ours, theirs = _ledger(local), _ledger(remote)
     assert sorted(ours) == sorted(names)
     assert ours == theirs
     assert {e.engine for e in ds.RawDataset(str(remote)).ledger()} == {"spark"}
     tricky = ours[names[-1]]
     assert tricky[2] > 10 and tricky[3] > 50  # malformed and conda lines
+
+
+def _examples(out: str) -> dict[str, int]:
+    """How many malformed lines ``ingest`` showed for each log."""
+    shown: dict[str, int] = {}
+    name = ""
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            name = line.split(": ", 1)[0]
+        elif line.startswith("  malformed: "):
+            shown[name] = shown.get(name, 0) + 1
+    return shown
+
+
+def test_spark_ingest_in_several_jobs_gives_the_same_pieces(
+    runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Logs are read BATCH at a time, each batch's counts observed in its
+    own job: the same rows, ledger and malformed examples as the local
+    engine, whichever batch a log falls in."""
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    _, names, _, local, _ = runs
+    monkeypatch.setattr(spark_ingest, "BATCH", 4)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(local / "key", raw / "key")
+    capsys.readouterr()
+    assert main(["ingest", *SPARK, "--raw", str(raw), *names]) == 0
+    spark_out = capsys.readouterr().out
+    assert main(["ingest", "--raw", str(tmp_path / "raw-local"), *names]) == 0
+    local_out = capsys.readouterr().out
+    assert len(names) > 2 * 4
+    assert _rows(raw).equals(_rows(local))
+    assert _ledger(raw) == _ledger(local)
+    shown = _examples(spark_out)
+    assert shown[names[-1]] == 5  # tricky.log: many malformed lines, five shown
+    assert shown == _examples(local_out)
 
 
 def test_each_engine_reads_the_other_engines_parquet(runs, spark):
