@@ -310,7 +310,7 @@ def test_approximate_needs_the_spark_engine(runs, capsys):
 def test_the_keyed_hash_is_the_same_in_spark(spark):
     import random
 
-    from anaconda_anon_usage.stats.spark.ingest import hashed, hashed_admin
+    from anaconda_anon_usage.stats.spark.ingest import TOKENS, with_hashes
 
     rng = random.Random(5)
     key = rng.randbytes(32).hex()
@@ -319,22 +319,23 @@ def test_the_keyed_hash_is_the_same_in_spark(spark):
     frame = spark.createDataFrame([(v,) for v in values] + [(None,)], "v string")
     from pyspark.sql import functions as F
 
-    got = frame.select(
+    tokens = frame.select(
         "v",
-        *(hashed(key, kind, F.col("v")).alias(kind) for kind in "cse"),
-        hashed_admin(key, F.array(F.concat(F.lit("i/"), "v"), F.lit("m/x"))).alias("a"),
-    ).collect()
+        *(F.col("v").alias(name) for name in TOKENS),
+        F.array(F.concat(F.lit("i/"), "v"), F.lit("m/x")).alias("admin"),
+    )
+    got = with_hashes(tokens, key).collect()
     negative = 0
     for row in got:
         if row.v is None:
-            assert (row.c, row.s, row.e) == (0, 0, 0)
+            assert (row.client, row.session, row.environment) == (0, 0, 0)
             continue
-        for kind in "cse":
+        for name, kind in TOKENS.items():
             want = ds.keyed_hash(key, kind, row.v)
-            assert row[kind] == want, (kind, row.v)
+            assert row[name] == want, (kind, row.v)
             negative += want < 0
         admin = f"{ds.keyed_hash(key, 'i', row.v)} {ds.keyed_hash(key, 'm', 'x')}"
-        assert row.a == admin
+        assert row.admin == admin
     assert 400 < negative < 800  # about half of 1200 are negative
 
 

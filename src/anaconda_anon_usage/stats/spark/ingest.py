@@ -39,7 +39,7 @@ from pyspark.sql import functions as F
 from .. import ingest as local
 from ..dataset import TEXT_FIELDS, LedgerEntry, RawDataset, hour_ranges
 from ..ingest import FileResult
-from .parse import parse_lines, read_lines
+from .parse import classify, read_lines, request_fields
 
 EXAMPLES = 5
 # Logs per Spark job: each adds a few counts to what every line is checked for.
@@ -59,37 +59,63 @@ class Source:
     piece: Any = None
 
 
-def hashed(key_hex: str, kind: str, value: Column) -> Column:
-    """The contract's keyed hash of a token value; 0 for no token."""
-    digest = F.sha2(F.concat(F.lit(key_hex + kind + "/"), value), 256)
-    number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
-    number = F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
-    return F.when(value.isNull(), F.lit(0).cast("long")).otherwise(number)
+TOKENS = {"client": "c", "session": "s", "environment": "e"}
 
 
-def hashed_admin(key_hex: str, parts: Column) -> Column:
-    """Each ``K/V`` administrator token hashed, joined by spaces."""
+def _number(text: Column) -> Column:
+    """The first 8 bytes of sha256 of the text as a signed 64-bit number
+    (0 still possible); null for null."""
+    digest = F.sha2(text, 256)
+    return F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
 
-    def one(part: Column) -> Column:
-        digest = F.sha2(F.concat(F.lit(key_hex), part), 256)
-        number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
-        return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
 
-    return F.array_join(F.transform(parts, lambda p: one(p).cast("string")), " ")
+def _nonzero(number: Column) -> Column:
+    """0 made 1 (0 means "no token"); reads ``number`` twice, so give it a
+    column of its own first, or Spark computes the hash twice."""
+    return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
+
+
+def with_hashes(frame: DataFrame, key_hex: str) -> DataFrame:
+    """``frame`` with its token columns (``TOKENS``: 0 for no token) and
+    ``admin`` (each ``K/V`` token's hash, joined by spaces) replaced by the
+    contract's keyed hashes; one ``sha2`` per token."""
+    numbers = frame.select(
+        "*",
+        *(
+            _number(F.concat(F.lit(key_hex + kind + "/"), F.col(name))).alias(
+                f"_h_{name}"
+            )
+            for name, kind in TOKENS.items()
+        ),
+        F.transform(
+            F.col("admin"), lambda part: _number(F.concat(F.lit(key_hex), part))
+        ).alias("_h_admin"),
+    )
+
+    def column(name: str) -> Column:
+        if name in TOKENS:
+            number = F.col(f"_h_{name}")
+            value = F.when(number.isNull(), F.lit(0).cast("long"))
+            return value.otherwise(_nonzero(number)).alias(name)
+        if name == "admin":
+            parts = F.transform(F.col("_h_admin"), lambda n: _nonzero(n).cast("string"))
+            return F.array_join(parts, " ").alias(name)
+        return F.col(name)
+
+    return numbers.select(*(column(name) for name in frame.columns))
 
 
 def stored(parsed: DataFrame, key_hex: str) -> DataFrame:
     """Conda requests as the dataset stores them (contract column types)."""
     day = F.floor(F.col("timestamp") / 86400).cast("int")
-    return parsed.filter(F.col("line_kind") == "conda").select(
+    conda = with_hashes(parsed.filter(F.col("line_kind") == "conda"), key_hex)
+    return conda.select(
         "source",
         day.alias("day"),
         F.col("status").cast("short").alias("status"),
         *(F.col(name) for name in TEXT_FIELDS),
-        hashed(key_hex, "c", F.col("client")).alias("client"),
-        hashed(key_hex, "s", F.col("session")).alias("session"),
-        hashed(key_hex, "e", F.col("environment")).alias("environment"),
-        hashed_admin(key_hex, F.col("admin")).alias("admin"),
+        *(F.col(name) for name in TOKENS),
+        "admin",
         F.date_format(
             F.date_add(F.lit("1970-01-01").cast("date"), day), "yyyy-MM-dd"
         ).alias("date"),
@@ -317,7 +343,7 @@ def _counts(observed: dict[str, Any], count: int) -> list[dict[str, Any]]:
     return result
 
 
-def _examples(parsed: DataFrame, counts: list[dict[str, Any]]) -> dict[int, list]:
+def _examples(classified: DataFrame, counts: list[dict[str, Any]]) -> dict[int, list]:
     """Up to ``EXAMPLES`` malformed lines of each source that has some: a
     second look only where they are (Spark stops reading once it has them,
     and parses no more of a line than tells it is malformed)."""
@@ -325,7 +351,7 @@ def _examples(parsed: DataFrame, counts: list[dict[str, Any]]) -> dict[int, list
     if not wanted:
         return {}
     rows = (
-        parsed.filter(
+        classified.filter(
             (F.col("line_kind") == "malformed") & F.col("source").isin(wanted)
         )
         .select("source", F.substring("bad", 1, 200).alias("bad"))
@@ -378,15 +404,17 @@ def _run_batch(
     try:
         for source in sources:
             source.piece = dataset.new_piece()
-        parsed = parse_lines(_read(spark, sources), keep=("source",))
+        keep = ("source",)
+        classified = classify(_read(spark, sources), keep=keep)
         observation = Observation("aau-ingest")
-        observed = parsed.observe(observation, *_metrics(len(sources)))
+        observed = classified.observe(observation, *_metrics(len(sources)))
+        conda = observed.filter(F.col("line_kind") == "conda")
         out = os.path.join(os.path.abspath(batch.staging), "out")
-        stored(observed, dataset.key_hex).write.partitionBy("source", "date").option(
-            "compression", "zstd"
-        ).mode("overwrite").parquet("file://" + out)
+        stored(request_fields(conda, keep), dataset.key_hex).write.partitionBy(
+            "source", "date"
+        ).option("compression", "zstd").mode("overwrite").parquet("file://" + out)
         counts = _counts(observation.get, len(sources))
-        examples = _examples(parsed, counts)
+        examples = _examples(classified, counts)
         for index, (source, found) in enumerate(zip(sources, counts, strict=True)):
             _stage(out, index, source.piece)
             hours = hour_ranges(found.pop("hours"))
