@@ -8,13 +8,20 @@ Needs the spark extra and Java. Generates a log of about ``--mb`` MB (as
 clients, garbage; one complete week) and one of a third of that size. Prints:
 
 1. Spark's fixed start-up cost (JVM, session, a first trivial job);
-2. for each size: MB/s of the local engine (``aau-stats ingest`` then
-   ``totals``, in a subprocess) and of the Spark engine (``--engine spark``,
-   the same two commands, in this process's session), each with the time
-   of ingest and of totals;
-3. for each size: the one-off Spark SQL query an operator would write
-   instead (a regular expression on each line, distinct ``c/``, ``e/``,
-   ``s/`` per week), in the same session.
+2. the first run in this JVM of the operator query and of the Spark engine,
+   on every 20th line of the small log (a complete week still): the first
+   run of anything in a JVM compiles Spark's own code, so both pay that
+   here and neither is timed cold below;
+3. for each size, in the same session: the local engine (``aau-stats
+   ingest`` then ``totals``, in a subprocess), the Spark engine
+   (``--engine spark``, the same two commands) and the one-off Spark SQL
+   query an operator would write instead (a regular expression on each
+   line, distinct ``c/``, ``e/``, ``s/`` per week): wall time, MB/s, and CPU
+   time (of this process and of the JVM: tasks, planning, JIT, GC), which
+   moves much less than wall time with what else the machine runs;
+4. the cost of each MB more (big minus small: the fixed costs cancel out),
+   in wall and CPU time, and the engine's ingest + totals against the query
+   as ratios, for each size.
 
 What to look for (issue 9): Spark's cost per MB stays flat as the input
 grows, and its ingest plus totals is no slower than the one-off query. Spark
