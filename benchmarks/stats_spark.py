@@ -8,13 +8,20 @@ Needs the spark extra and Java. Generates a log of about ``--mb`` MB (as
 clients, garbage; one complete week) and one of a third of that size. Prints:
 
 1. Spark's fixed start-up cost (JVM, session, a first trivial job);
-2. for each size: MB/s of the local engine (``aau-stats ingest`` then
-   ``totals``, in a subprocess) and of the Spark engine (``--engine spark``,
-   the same two commands, in this process's session), each with the time
-   of ingest and of totals;
-3. for each size: the one-off Spark SQL query an operator would write
-   instead (a regular expression on each line, distinct ``c/``, ``e/``,
-   ``s/`` per week), in the same session.
+2. the first run in this JVM of the operator query and of the Spark engine,
+   on every 20th line of the small log (a complete week still): the first
+   run of anything in a JVM compiles Spark's own code, so both pay that
+   here and neither is timed cold below;
+3. for each size, in the same session: the local engine (``aau-stats
+   ingest`` then ``totals``, in a subprocess), the Spark engine
+   (``--engine spark``, the same two commands) and the one-off Spark SQL
+   query an operator would write instead (a regular expression on each
+   line, distinct ``c/``, ``e/``, ``s/`` per week): wall time, MB/s, and CPU
+   time (of this process and of the JVM: tasks, planning, JIT, GC), which
+   moves much less than wall time with what else the machine runs;
+4. the cost of each MB more (big minus small: the fixed costs cancel out),
+   in wall and CPU time, and the engine's ingest + totals against the query
+   as ratios, for each size.
 
 What to look for (issue 9): Spark's cost per MB stays flat as the input
 grows, and its ingest plus totals is no slower than the one-off query. Spark
@@ -39,12 +46,12 @@ import contextlib, io, json, sys, time
 from anaconda_anon_usage.stats.cli import main
 path, raw, out = sys.argv[1:4]
 with contextlib.redirect_stdout(io.StringIO()):
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     assert main(["ingest", "--raw", raw, path]) == 0
-    middle = time.perf_counter()
+    middle, cpu1 = time.perf_counter(), time.process_time()
     assert main(["totals", "--raw", raw, "--out", out]) == 0
-    end = time.perf_counter()
-print(json.dumps({"ingest": middle - start, "totals": end - middle}))
+    end, cpu2 = time.perf_counter(), time.process_time()
+print(json.dumps({"ingest": middle - start, "totals": end - middle, "cpu": cpu2 - cpu0}))
 """
 
 # What an operator would write without aau-stats: one regular expression per
@@ -91,26 +98,44 @@ def local_engine(path: str, directory: str, tag: str) -> dict[str, float]:
     return json.loads(result.stdout)
 
 
-def spark_engine(path: str, directory: str, tag: str, master: str) -> dict[str, float]:
+def cpu_seconds(spark) -> float:  # type: ignore[no-untyped-def]
+    """CPU time so far of this process and of the local JVM (every thread:
+    tasks, the driver's planning, JIT compilers, garbage collection): what a
+    run costs whatever else the machine is doing."""
+    pid = spark.sparkContext._gateway.proc.pid  # the JVM pyspark launched
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK") + time.process_time()
+
+
+def spark_engine(  # type: ignore[no-untyped-def]
+    spark, path: str, directory: str, tag: str, master: str
+) -> dict[str, float]:
     from anaconda_anon_usage.stats.cli import main
 
     raw = os.path.join(directory, f"raw-spark-{tag}")
     out = os.path.join(directory, f"out-spark-{tag}")
     engine = ["--engine", "spark", "--master", master]
     with contextlib.redirect_stdout(io.StringIO()):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(spark)
         assert main(["ingest", *engine, "--raw", raw, path]) == 0
         middle = time.perf_counter()
         assert main(["totals", *engine, "--raw", raw, "--out", out]) == 0
         end = time.perf_counter()
-    return {"ingest": middle - start, "totals": end - middle}
+    return {
+        "ingest": middle - start,
+        "totals": end - middle,
+        "cpu": cpu_seconds(spark) - cpu,
+    }
 
 
-def operator_query(spark, path: str) -> tuple[float, list]:  # type: ignore[no-untyped-def]
-    start = time.perf_counter()
+def operator_query(spark, path: str) -> tuple[dict[str, float], list]:  # type: ignore[no-untyped-def]
+    start, cpu = time.perf_counter(), cpu_seconds(spark)
     spark.read.text(path).createOrReplaceTempView("logs")
     rows = spark.sql(OPERATOR_QUERY).collect()
-    return time.perf_counter() - start, rows
+    took = time.perf_counter() - start
+    return {"ingest": took, "totals": 0.0, "cpu": cpu_seconds(spark) - cpu}, rows
 
 
 def main() -> int:
@@ -139,9 +164,30 @@ def main() -> int:
         spark.sparkContext.setLogLevel("ERROR")
         spark.range(1).count()
         print(f"Spark start-up ({args.master}): {time.perf_counter() - start:.1f} s")
-        header = f"{'':28}{'MB':>6}{'ingest s':>10}{'totals s':>10}{'MB/s':>8}"
+        # The first run of anything in a JVM pays for compiling Spark's own
+        # code (JIT) and the query's generated code: both pay it here, once,
+        # on the same small log (every 20th line of the small one: still a
+        # complete week, so totals run too), so neither is timed cold below.
+        warm = os.path.join(directory, "access-warm.log")
+        with open(sizes["small"], "rb") as source, open(warm, "wb") as target:
+            target.writelines(line for i, line in enumerate(source) if i % 20 == 0)
+        first = {
+            "operator SQL": operator_query(spark, warm)[0],
+            "spark engine": spark_engine(spark, warm, directory, "warm", args.master),
+        }
+        print(
+            f"first runs in this JVM ({os.path.getsize(warm) / 1e6:.0f} MB log): "
+            + ", ".join(
+                f"{name} {t['ingest'] + t['totals']:.1f} s, {t['cpu']:.1f} CPU s"
+                for name, t in first.items()
+            )
+        )
+        header = (
+            f"{'':28}{'MB':>6}{'ingest s':>10}{'totals s':>10}{'MB/s':>8}"
+            f"{'CPU s':>8}{'MB/CPU s':>10}"
+        )
         print(header)
-        seconds: dict[tuple[str, str], float] = {}
+        seconds: dict[tuple[str, str], dict[str, float]] = {}
         megabytes = {tag: os.path.getsize(path) / 1e6 for tag, path in sizes.items()}
         for tag, path in sizes.items():
             size = megabytes[tag]
@@ -149,29 +195,45 @@ def main() -> int:
                 ("local engine", lambda p=path, t=tag: local_engine(p, directory, t)),
                 (
                     "spark engine",
-                    lambda p=path, t=tag: spark_engine(p, directory, t, args.master),
+                    lambda p=path, t=tag: spark_engine(
+                        spark, p, directory, t, args.master
+                    ),
                 ),
+                ("operator SQL", lambda p=path: operator_query(spark, p)),
             ):
                 times = run()
-                total = seconds[name, tag] = times["ingest"] + times["totals"]
+                note = ""
+                if name == "operator SQL":
+                    times, rows = times  # type: ignore[misc]
+                    clients = max(r.clients for r in rows)
+                    note = f"   ({len(rows)} week(s), {clients:,} clients)"
+                seconds[name, tag] = times
+                wall = times["ingest"] + times["totals"]
+                totals = f"{times['totals']:10.1f}" if times["totals"] else f"{'-':>10}"
                 print(
                     f"{name + ' (' + tag + ')':28}{size:6.0f}{times['ingest']:10.1f}"
-                    f"{times['totals']:10.1f}{size / total:8.1f}"
+                    f"{totals}{size / wall:8.1f}{times['cpu']:8.1f}"
+                    f"{size / times['cpu']:10.1f}{note}"
                 )
-            took, rows = operator_query(spark, path)
-            seconds["operator SQL", tag] = took
-            print(
-                f"{'operator SQL (' + tag + ')':28}{size:6.0f}{took:10.1f}"
-                f"{'-':>10}{size / took:8.1f}   "
-                f"({len(rows)} week(s), {max(r.clients for r in rows):,} clients)"
-            )
         # the cost of each MB more, without the fixed costs (JVM warm-up,
         # code generation, scheduling): flat when this matches the MB/s above
         extra = megabytes["big"] - megabytes["small"]
+        print(f"{'each MB more (big - small)':28}{'MB':>6}{'MB/s':>28}{'MB/CPU s':>18}")
         for name in ("local engine", "spark engine", "operator SQL"):
-            more = seconds[name, "big"] - seconds[name, "small"]
-            rate = f"{extra / more:8.1f} MB/s" if more > 0 else "     n/a"
-            print(f"{name + ' (big - small)':28}{extra:6.0f}{rate}")
+            big, small = seconds[name, "big"], seconds[name, "small"]
+            more = big["ingest"] + big["totals"] - small["ingest"] - small["totals"]
+            cpu = big["cpu"] - small["cpu"]
+            rate = f"{extra / more:28.1f}" if more > 0 else f"{'n/a':>28}"
+            per_cpu = f"{extra / cpu:18.1f}" if cpu > 0 else f"{'n/a':>18}"
+            print(f"{name:28}{extra:6.0f}{rate}{per_cpu}")
+        # the headline: the engine's ingest + totals against the query
+        for tag in sizes:
+            engine, query = seconds["spark engine", tag], seconds["operator SQL", tag]
+            wall = (engine["ingest"] + engine["totals"]) / query["ingest"]
+            print(
+                f"spark engine / operator SQL ({tag}): {wall:.1f}x the wall time, "
+                f"{engine['cpu'] / query['cpu']:.1f}x the CPU time"
+            )
         spark.stop()
     finally:
         if not args.keep:

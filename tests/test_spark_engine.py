@@ -107,21 +107,61 @@ def test_spark_ingest_stores_the_rows_of_the_local_engine(runs):
     assert days.item()
 
 
+LEDGER_FIELDS = ("name", "lines", "malformed", "conda_requests", "hours", "end")
+LEDGER_FIELDS += ("content_sha256", "first_ts", "last_ts", "path", "start")
+
+
+def _ledger(raw: Path) -> dict[str, tuple]:
+    entries = ds.RawDataset(str(raw)).ledger()
+    return {e.name: tuple(getattr(e, f) for f in LEDGER_FIELDS) for e in entries}
+
+
 def test_spark_ingest_writes_the_same_ledger(runs):
     _, names, _, local, remote = runs
-    fields = ("name", "lines", "malformed", "conda_requests", "hours", "end")
-    fields += ("content_sha256", "first_ts", "last_ts", "path", "start")
-
-    def ledger(raw: Path) -> dict[str, tuple]:
-        entries = ds.RawDataset(str(raw)).ledger()
-        return {e.name: tuple(getattr(e, f) for f in fields) for e in entries}
-
-    ours, theirs = ledger(local), ledger(remote)
+    ours, theirs = _ledger(local), _ledger(remote)
     assert sorted(ours) == sorted(names)
     assert ours == theirs
     assert {e.engine for e in ds.RawDataset(str(remote)).ledger()} == {"spark"}
     tricky = ours[names[-1]]
     assert tricky[2] > 10 and tricky[3] > 50  # malformed and conda lines
+
+
+def _examples(out: str) -> dict[str, int]:
+    """How many malformed lines ``ingest`` showed for each log."""
+    shown: dict[str, int] = {}
+    name = ""
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            name = line.split(": ", 1)[0]
+        elif line.startswith("  malformed: "):
+            shown[name] = shown.get(name, 0) + 1
+    return shown
+
+
+def test_spark_ingest_in_several_jobs_gives_the_same_pieces(
+    runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """Logs are read BATCH at a time, each batch's counts observed in its
+    own job: the same rows, ledger and malformed examples as the local
+    engine, whichever batch a log falls in."""
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    _, names, _, local, _ = runs
+    monkeypatch.setattr(spark_ingest, "BATCH", 4)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(local / "key", raw / "key")
+    capsys.readouterr()
+    assert main(["ingest", *SPARK, "--raw", str(raw), *names]) == 0
+    spark_out = capsys.readouterr().out
+    assert main(["ingest", "--raw", str(tmp_path / "raw-local"), *names]) == 0
+    local_out = capsys.readouterr().out
+    assert len(names) > 2 * 4
+    assert _rows(raw).equals(_rows(local))
+    assert _ledger(raw) == _ledger(local)
+    shown = _examples(spark_out)
+    assert shown[names[-1]] == 5  # tricky.log: many malformed lines, five shown
+    assert shown == _examples(local_out)
 
 
 def test_each_engine_reads_the_other_engines_parquet(runs, spark):
@@ -270,7 +310,7 @@ def test_approximate_needs_the_spark_engine(runs, capsys):
 def test_the_keyed_hash_is_the_same_in_spark(spark):
     import random
 
-    from anaconda_anon_usage.stats.spark.ingest import hashed, hashed_admin
+    from anaconda_anon_usage.stats.spark.ingest import TOKENS, with_hashes
 
     rng = random.Random(5)
     key = rng.randbytes(32).hex()
@@ -279,22 +319,23 @@ def test_the_keyed_hash_is_the_same_in_spark(spark):
     frame = spark.createDataFrame([(v,) for v in values] + [(None,)], "v string")
     from pyspark.sql import functions as F
 
-    got = frame.select(
+    tokens = frame.select(
         "v",
-        *(hashed(key, kind, F.col("v")).alias(kind) for kind in "cse"),
-        hashed_admin(key, F.array(F.concat(F.lit("i/"), "v"), F.lit("m/x"))).alias("a"),
-    ).collect()
+        *(F.col("v").alias(name) for name in TOKENS),
+        F.array(F.concat(F.lit("i/"), "v"), F.lit("m/x")).alias("admin"),
+    )
+    got = with_hashes(tokens, key).collect()
     negative = 0
     for row in got:
         if row.v is None:
-            assert (row.c, row.s, row.e) == (0, 0, 0)
+            assert (row.client, row.session, row.environment) == (0, 0, 0)
             continue
-        for kind in "cse":
+        for name, kind in TOKENS.items():
             want = ds.keyed_hash(key, kind, row.v)
-            assert row[kind] == want, (kind, row.v)
+            assert row[name] == want, (kind, row.v)
             negative += want < 0
         admin = f"{ds.keyed_hash(key, 'i', row.v)} {ds.keyed_hash(key, 'm', 'x')}"
-        assert row.a == admin
+        assert row.admin == admin
     assert 400 < negative < 800  # about half of 1200 are negative
 
 

@@ -2,9 +2,12 @@
 
 Spark parses the lines (``parse.parse_lines``), hashes the tokens with the
 dataset's key in Spark SQL (``sha2``, the contract's construction) and writes
-the Parquet files of every piece into staging in one job; the driver then
-commits each piece through the dataset's own commit protocol, with the same
-ledger fields the local engine records.
+the Parquet files of every piece into staging in one pass over the lines (one
+Spark job per ``BATCH`` logs), counting lines, malformed lines, conda requests
+and hours on the way (observed metrics); a second, short look finds a few
+malformed lines to show, only in logs that have some. The driver then commits
+each piece through the dataset's own commit protocol, with the same ledger
+fields the local engine records.
 
 Which logs are new is decided in Python on the driver, with the local
 engine's code, for every file the driver can read: the same quick key and the
@@ -30,16 +33,17 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
-from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from .. import ingest as local
 from ..dataset import TEXT_FIELDS, LedgerEntry, RawDataset, hour_ranges
 from ..ingest import FileResult
-from .parse import parse_lines, read_lines
+from .parse import classify, read_lines, request_fields
 
 EXAMPLES = 5
+# Logs per Spark job: each adds a few counts to what every line is checked for.
+BATCH = 64
 # What Spark (Hadoop) decompresses, by the file's name.
 CODECS = {".gz": b"\x1f\x8b", ".bz2": b"BZh"}
 NO_CODEC = (".xz", ".zst", ".lz4", ".snappy", ".deflate", ".z")
@@ -55,37 +59,63 @@ class Source:
     piece: Any = None
 
 
-def hashed(key_hex: str, kind: str, value: Column) -> Column:
-    """The contract's keyed hash of a token value; 0 for no token."""
-    digest = F.sha2(F.concat(F.lit(key_hex + kind + "/"), value), 256)
-    number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
-    number = F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
-    return F.when(value.isNull(), F.lit(0).cast("long")).otherwise(number)
+TOKENS = {"client": "c", "session": "s", "environment": "e"}
 
 
-def hashed_admin(key_hex: str, parts: Column) -> Column:
-    """Each ``K/V`` administrator token hashed, joined by spaces."""
+def _number(text: Column) -> Column:
+    """The first 8 bytes of sha256 of the text as a signed 64-bit number
+    (0 still possible); null for null."""
+    digest = F.sha2(text, 256)
+    return F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
 
-    def one(part: Column) -> Column:
-        digest = F.sha2(F.concat(F.lit(key_hex), part), 256)
-        number = F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
-        return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
 
-    return F.array_join(F.transform(parts, lambda p: one(p).cast("string")), " ")
+def _nonzero(number: Column) -> Column:
+    """0 made 1 (0 means "no token"); reads ``number`` twice, so give it a
+    column of its own first, or Spark computes the hash twice."""
+    return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
+
+
+def with_hashes(frame: DataFrame, key_hex: str) -> DataFrame:
+    """``frame`` with its token columns (``TOKENS``: 0 for no token) and
+    ``admin`` (each ``K/V`` token's hash, joined by spaces) replaced by the
+    contract's keyed hashes; one ``sha2`` per token."""
+    numbers = frame.select(
+        "*",
+        *(
+            _number(F.concat(F.lit(key_hex + kind + "/"), F.col(name))).alias(
+                f"_h_{name}"
+            )
+            for name, kind in TOKENS.items()
+        ),
+        F.transform(
+            F.col("admin"), lambda part: _number(F.concat(F.lit(key_hex), part))
+        ).alias("_h_admin"),
+    )
+
+    def column(name: str) -> Column:
+        if name in TOKENS:
+            number = F.col(f"_h_{name}")
+            value = F.when(number.isNull(), F.lit(0).cast("long"))
+            return value.otherwise(_nonzero(number)).alias(name)
+        if name == "admin":
+            parts = F.transform(F.col("_h_admin"), lambda n: _nonzero(n).cast("string"))
+            return F.array_join(parts, " ").alias(name)
+        return F.col(name)
+
+    return numbers.select(*(column(name) for name in frame.columns))
 
 
 def stored(parsed: DataFrame, key_hex: str) -> DataFrame:
     """Conda requests as the dataset stores them (contract column types)."""
     day = F.floor(F.col("timestamp") / 86400).cast("int")
-    return parsed.filter(F.col("line_kind") == "conda").select(
-        "piece",
+    conda = with_hashes(parsed.filter(F.col("line_kind") == "conda"), key_hex)
+    return conda.select(
+        "source",
         day.alias("day"),
         F.col("status").cast("short").alias("status"),
         *(F.col(name) for name in TEXT_FIELDS),
-        hashed(key_hex, "c", F.col("client")).alias("client"),
-        hashed(key_hex, "s", F.col("session")).alias("session"),
-        hashed(key_hex, "e", F.col("environment")).alias("environment"),
-        hashed_admin(key_hex, F.col("admin")).alias("admin"),
+        *(F.col(name) for name in TOKENS),
+        "admin",
         F.date_format(
             F.date_add(F.lit("1970-01-01").cast("date"), day), "yyyy-MM-dd"
         ).alias("date"),
@@ -259,49 +289,84 @@ def _first_line(error: BaseException) -> str:
 
 
 def _read(spark: SparkSession, sources: Sequence[Source]) -> DataFrame:
+    """The lines of every source, with ``source``: its index in ``sources``."""
     frames = [
         read_lines(spark.read.option("lineSep", "\n").text(s.uri)).withColumn(
-            "piece", F.lit(s.piece.id)
+            "source", F.lit(index)
         )
-        for s in sources
+        for index, s in enumerate(sources)
     ]
     return reduce(DataFrame.unionByName, frames)
 
 
-def _counts(parsed: DataFrame) -> dict[str, dict[str, Any]]:
-    """Per piece: lines, malformed, conda_requests, hours, first/last time."""
-    hour = F.floor(F.col("timestamp") / 3600).cast("long").alias("hour")
-    rows = (
-        parsed.groupBy("piece", "line_kind", hour)
-        .agg(
-            F.count(F.lit(1)).alias("n"),
-            F.min("timestamp").alias("first"),
-            F.max("timestamp").alias("last"),
-        )
-        .collect()
-    )
-    result: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        one = result.setdefault(
-            row.piece,
-            {"lines": 0, "malformed": 0, "conda_requests": 0, "hours": set()},
-        )
-        one["lines"] += row.n
-        if row.line_kind == "malformed":
-            one["malformed"] += row.n
-        if row.line_kind == "conda":
-            one["conda_requests"] += row.n
-        if row.hour is not None:
-            one["hours"].add(row.hour)
-            for name, pick in (("first_ts", min), ("last_ts", max)):
-                value = row.first if name == "first_ts" else row.last
-                one[name] = value if name not in one else pick(one[name], value)
+def _metrics(count: int) -> list[Column]:
+    """Per source: lines, malformed, conda_requests, first/last time; and the
+    (source, hour) pairs with a valid time. Observed while the rows are
+    written (``DataFrame.observe``): no second pass over the lines, and the
+    filter of the conda requests is not pushed below it (which would parse
+    each line twice)."""
+    kind, stamp, source = F.col("line_kind"), F.col("timestamp"), F.col("source")
+    hour = F.floor(stamp / 3600).cast("long")
+    columns = []
+    for index in range(count):
+        mine = source == index
+        columns += [
+            F.count_if(mine).alias(f"lines_{index}"),
+            F.count_if(mine & (kind == "malformed")).alias(f"malformed_{index}"),
+            F.count_if(mine & (kind == "conda")).alias(f"conda_requests_{index}"),
+            F.min(F.when(mine, stamp)).alias(f"first_ts_{index}"),
+            F.max(F.when(mine, stamp)).alias(f"last_ts_{index}"),
+        ]
+    pairs = F.struct(source.alias("source"), hour.alias("hour"))
+    columns.append(F.collect_set(F.when(stamp.isNotNull(), pairs)).alias("hours"))
+    return columns
+
+
+def _counts(observed: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``_metrics``' values, per source: the ledger's count fields."""
+    result: list[dict[str, Any]] = [
+        {
+            "lines": int(observed[f"lines_{index}"]),
+            "malformed": int(observed[f"malformed_{index}"]),
+            "conda_requests": int(observed[f"conda_requests_{index}"]),
+            "hours": set(),
+        }
+        for index in range(count)
+    ]
+    for index, one in enumerate(result):
+        for name in ("first_ts", "last_ts"):
+            value = observed[f"{name}_{index}"]
+            if value is not None:
+                one[name] = int(value)
+    for pair in observed["hours"]:
+        result[pair["source"]]["hours"].add(int(pair["hour"]))
     return result
 
 
-def _stage(out: str, piece: Any) -> None:
-    """Move Spark's ``piece=<id>/date=...`` output into the piece's staging."""
-    produced = os.path.join(out, f"piece={piece.id}")
+def _examples(classified: DataFrame, counts: list[dict[str, Any]]) -> dict[int, list]:
+    """Up to ``EXAMPLES`` malformed lines of each source that has some: a
+    second look only where they are (Spark stops reading once it has them,
+    and parses no more of a line than tells it is malformed)."""
+    wanted = [index for index, one in enumerate(counts) if one["malformed"]]
+    if not wanted:
+        return {}
+    rows = (
+        classified.filter(
+            (F.col("line_kind") == "malformed") & F.col("source").isin(wanted)
+        )
+        .select("source", F.substring("bad", 1, 200).alias("bad"))
+        .limit(EXAMPLES * len(wanted))
+        .collect()
+    )
+    found: dict[int, list] = {}
+    for row in rows:
+        found.setdefault(row.source, []).append(row.bad)
+    return found
+
+
+def _stage(out: str, index: int, piece: Any) -> None:
+    """Move Spark's ``source=<index>/date=...`` output into the piece's staging."""
+    produced = os.path.join(out, f"source={index}")
     if not os.path.isdir(produced):
         return  # no conda request in that log
     for partition in os.listdir(produced):
@@ -318,8 +383,20 @@ def run(
     sources: Sequence[Source],
     report: Callable[[FileResult], None],
 ) -> None:
-    """Parse, hash and stage every source in one Spark job, then commit
-    each source as its own piece (a failure commits none of them)."""
+    """Parse, hash and stage the sources, ``BATCH`` logs per Spark job; commit
+    each source as its own piece (a failure commits none of its batch)."""
+    for start in range(0, len(sources), BATCH):
+        _run_batch(spark, dataset, sources[start : start + BATCH], report)
+
+
+def _run_batch(
+    spark: SparkSession,
+    dataset: RawDataset,
+    sources: Sequence[Source],
+    report: Callable[[FileResult], None],
+) -> None:
+    """One Spark job reads, parses, hashes and writes the sources' conda
+    requests and counts their lines on the way; then the driver commits."""
     if not sources:
         return
     committed: set[str] = set()
@@ -327,28 +404,19 @@ def run(
     try:
         for source in sources:
             source.piece = dataset.new_piece()
-        parsed = parse_lines(_read(spark, sources), keep=("piece",))
-        parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            out = os.path.join(os.path.abspath(batch.staging), "out")
-            stored(parsed, dataset.key_hex).write.partitionBy("piece", "date").option(
-                "compression", "zstd"
-            ).mode("overwrite").parquet("file://" + out)
-            counts = _counts(parsed)
-            bad = (
-                parsed.filter(F.col("line_kind") == "malformed")
-                .select("piece", F.substring("bad", 1, 200).alias("bad"))
-                .limit(EXAMPLES * len(sources))
-                .collect()
-            )
-        finally:
-            parsed.unpersist()
-        for source in sources:
-            _stage(out, source.piece)
-            found = counts.get(
-                source.piece.id,
-                {"lines": 0, "malformed": 0, "conda_requests": 0, "hours": set()},
-            )
+        keep = ("source",)
+        classified = classify(_read(spark, sources), keep=keep)
+        observation = Observation("aau-ingest")
+        observed = classified.observe(observation, *_metrics(len(sources)))
+        conda = observed.filter(F.col("line_kind") == "conda")
+        out = os.path.join(os.path.abspath(batch.staging), "out")
+        stored(request_fields(conda, keep), dataset.key_hex).write.partitionBy(
+            "source", "date"
+        ).option("compression", "zstd").mode("overwrite").parquet("file://" + out)
+        counts = _counts(observation.get, len(sources))
+        examples = _examples(classified, counts)
+        for index, (source, found) in enumerate(zip(sources, counts, strict=True)):
+            _stage(out, index, source.piece)
             hours = hour_ranges(found.pop("hours"))
             dataset.commit(
                 source.piece,
@@ -359,7 +427,6 @@ def run(
                 **source.fields,
             )
             committed.add(source.piece.id)
-            examples = [r.bad for r in bad if r.piece == source.piece.id]
             report(
                 FileResult(
                     source.name,
@@ -368,7 +435,7 @@ def run(
                     found["malformed"],
                     found["conda_requests"],
                     int(source.fields.get("bytes", 0)),
-                    tuple(examples[:EXAMPLES]),
+                    tuple(examples.get(index, [])[:EXAMPLES]),
                 )
             )
     finally:

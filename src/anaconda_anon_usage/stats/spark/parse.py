@@ -55,10 +55,18 @@ ADMIN_PART = _any_part(lf.ADMIN_PART)
 PART_PATTERNS = {name: _any_part(p) for name, p in lf.PART_PATTERNS.items()}
 
 
-def _groups(text: Column, pattern: str, groups: list[str]) -> Column:
-    """The groups of the first match as an array led by "" (null: no match).
-    Only for patterns anchored at both ends (``^...$``)."""
-    replaced = F.regexp_replace(text, pattern, "".join(SEP + g for g in groups))
+def _replaced(text: Column, pattern: str, groups: list[str]) -> Column:
+    """The groups of a match, each led by ``SEP``; the text itself (which
+    does not start with ``SEP``) when there is none. Only for patterns
+    anchored at both ends (``^...$``). Give it a column of its own
+    (``_add``), then ``_groups`` of that column: used twice in one
+    expression, Spark would run the regular expression twice."""
+    return F.regexp_replace(text, pattern, "".join(SEP + g for g in groups))
+
+
+def _groups(replaced: Column) -> Column:
+    """The groups of ``_replaced``'s match as an array led by "" (null: no
+    match)."""
     return F.when(replaced.startswith(SEP), F.split(replaced, SEP, -1))
 
 
@@ -169,15 +177,34 @@ def parse_lines(
     """One row per line: the ``keep`` columns, ``line_kind`` ("blank",
     "malformed", "other", "conda"), ``timestamp`` (other and conda lines),
     the fields of ``lf.Request`` (conda lines), and ``bad``: the text of a
-    malformed line."""
+    malformed line. ``request_fields(classify(...))``."""
+    return request_fields(classify(frame, column, keep), keep)
+
+
+# the working columns ``classify`` hands to ``request_fields``
+CARRIED = ("_f", "_agent")
+
+
+def classify(
+    frame: DataFrame, column: str = "line", keep: tuple[str, ...] = ()
+) -> DataFrame:
+    """The first half of ``parse_lines``: the ``keep`` columns,
+    ``line_kind``, ``timestamp`` and ``bad`` of each line, and the working
+    columns ``CARRIED`` (the line's fields, its unescaped user-agent).
+    Enough to count lines and find malformed ones; ``request_fields`` does
+    the rest, for conda lines. Two halves also keep each generated method
+    small enough for the JVM to compile it (HotSpot leaves a method of more
+    than 8000 bytes of bytecode interpreted; the whole grammar in one
+    projection is more)."""
     c = F.col
     raw = c(column)
     text = F.when(raw.endswith("\r"), raw.substr(F.lit(1), F.length(raw) - 1))
     step = frame.select(*keep, text.otherwise(raw).alias("_line"))
-    fields = _groups(
+    fields = _replaced(
         c("_line"), LINE, ["${time}", "${request}", "${status}", "${agent}"]
     )
-    step = _add(step, _f=F.when(~c("_line").contains(SEP), fields))
+    step = _add(step, _fr=F.when(~c("_line").contains(SEP), fields))
+    step = _add(step, _f=_groups(c("_fr")))
     step = _add(step, _time=c("_f")[1], _agent=_unescape(c("_f")[4]))
     step = with_time(step, "_time", "_stamp")
     kind = (
@@ -187,20 +214,37 @@ def parse_lines(
         .otherwise(F.lit("other"))
     )
     step = _add(step, line_kind=kind)
+    line_kind = c("line_kind")
+    return step.select(
+        *keep,
+        "line_kind",
+        F.when(line_kind.isin("conda", "other"), c("_stamp")).alias("timestamp"),
+        F.when(line_kind == "malformed", c("_line")).alias("bad"),
+        *CARRIED,
+    )
+
+
+def request_fields(classified: DataFrame, keep: tuple[str, ...] = ()) -> DataFrame:
+    """The second half of ``parse_lines``: ``classify``'s rows with the
+    fields of ``lf.Request`` (null but for conda lines), without ``CARRIED``."""
+    c = F.col
     conda = c("line_kind") == "conda"
     # the request's path (lf.parse_path); "" when the request is not "METHOD target"
     target = F.regexp_extract(_unescape(c("_f")[2]), REQUEST, 1)
     step = _add(
-        step,
-        _where=F.when(
-            conda, _groups(F.substring_index(target, "?", 1), PATH, ["$1", "$2", "$3"])
+        classified,
+        _wr=F.when(
+            conda,
+            _replaced(F.substring_index(target, "?", 1), PATH, ["$1", "$2", "$3"]),
         ),
         _parts=F.when(conda, F.split(c("_agent"), " ", -1)),
         _padded=F.when(conda, _padded(c("_agent"))),
     )
+    step = _add(step, _where=_groups(c("_wr")))
+    step = _add(step, _pr=_replaced(c("_where")[3], PACKAGE, ["$1", "$2"]))
     step = _add(
         step,
-        _package=_groups(c("_where")[3], PACKAGE, ["$1", "$2"]),
+        _package=_groups(c("_pr")),
         _repodata=c("_where")[3].rlike(REPODATA),
         **{
             f"_{name}": _value_of_first(c("_padded"), pattern)
@@ -231,11 +275,10 @@ def parse_lines(
         },
         "admin": F.regexp_extract_all(c("_padded"), F.lit(ADMIN_PART), 1),
     }
-    line_kind = c("line_kind")
     return step.select(
         *keep,
         "line_kind",
-        F.when(line_kind.isin("conda", "other"), c("_stamp")).alias("timestamp"),
+        "timestamp",
         *(F.when(conda, named[name]).alias(name) for name in REQUEST_FIELDS),
-        F.when(line_kind == "malformed", c("_line")).alias("bad"),
+        "bad",
     )

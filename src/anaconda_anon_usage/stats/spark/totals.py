@@ -2,9 +2,10 @@
 
 The same semantics as ``stats.totals`` (the tests hold the two to the same
 table, cell for cell): complete weeks are decided by the same Python function
-on the ledger; Spark reads the committed Parquet files, counts every cell in
-one aggregation (each request row is expanded into one row per dimension),
-and only the small final table is collected to the driver and written by the
+on the ledger; Spark reads the committed Parquet files, finds each client's
+weeks, class and first week in one aggregation, counts every cell in two
+(each request row is expanded into one row per dimension and token), and
+only the small final table is collected to the driver and written by the
 shared writer.
 
 Distinct counts are exact by default. ``rsd`` (relative standard deviation,
@@ -22,6 +23,7 @@ import polars as pl
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
 
 from .. import totals as local
 from ..dataset import TEXT_FIELDS, RawDataset
@@ -139,12 +141,35 @@ def _cells(frame: DataFrame, rsd: float | None) -> DataFrame:
     )
 
 
+def _client_weeks(everything: DataFrame) -> DataFrame:
+    """``monday, client, single, first``: each tokenized client's weeks,
+    whether it sent at most one distinct non-zero session that week
+    (``local.session_classes``: the smallest and the largest such session
+    are equal, or there is none) and its first Monday over the whole dataset.
+    One aggregation and one window over the (small) client-weeks, instead of
+    a distinct count and a join."""
+    session = F.when(F.col("session") != 0, F.col("session"))
+    weeks = (
+        everything.filter(F.col("client") != 0)
+        .groupBy("monday", "client")
+        .agg(F.min(session).alias("_low"), F.max(session).alias("_high"))
+    )
+    single = F.col("_low").isNull() | (F.col("_low") == F.col("_high"))
+    first = F.min("monday").over(Window.partitionBy("client"))
+    return weeks.select(
+        "monday", "client", single.alias("single"), first.alias("first")
+    )
+
+
 def _cells_exact(frame: DataFrame) -> DataFrame:
-    """``_cells`` with exact counts, cheaper: each request row gives one row
-    per token it carries (client with its class, environment, session);
-    those are made distinct once and counted, instead of Spark expanding
-    every row once per distinct count (five of them)."""
-    keys = ["monday", "dimension", "value"]
+    """Every (week, dimension, value) cell of requests with exact counts, in
+    two aggregations: each request row gives, per cell, one row per token it
+    carries (client with its class, environment, session), the client's
+    (or, without one, a row of tag 0) carrying its hits; the first
+    aggregation makes the token rows distinct (summing the hits), the second
+    counts them. Spark does not expand every row once per distinct count
+    (five of them), and no join is needed."""
+    cells = ["monday", "dimension", "value"]
     rows = frame.select(
         "monday",
         F.explode(_pairs()).alias("cell"),
@@ -155,53 +180,78 @@ def _cells_exact(frame: DataFrame) -> DataFrame:
         "kind",
         "status",
     ).filter((F.col("cell.d") == "all") | (F.col("cell.v") != ""))
-    rows = rows.select(
+    one, none = F.lit(1).cast("long"), F.lit(0).cast("long")
+    client = F.col("client")
+
+    def token(tag: Column, value: Column, hits: Column = none) -> Column:
+        untokenized = F.when(client == 0, hits).otherwise(none)
+        downloads = F.when(
+            (F.col("kind") == "package") & (F.col("status") == 200), hits
+        ).otherwise(none)
+        return F.struct(
+            tag.alias("t"),
+            value.alias("h"),
+            hits.alias("hits"),
+            untokenized.alias("untokenized"),
+            downloads.alias("downloads"),
+        )
+
+    # the client's row (tag 0 and hash 0 for no client) carries the hits
+    tag = F.when(client == 0, 0).when(F.col("single"), 1).otherwise(2)
+    tokens = F.array(
+        token(tag, client, one),
+        token(F.when(F.col("environment") != 0, 3), F.col("environment")),
+        token(F.when(F.col("session") != 0, 4), F.col("session")),
+    )
+    exploded = rows.select(
         "monday",
         F.col("cell.d").alias("dimension"),
         F.col("cell.v").alias("value"),
-        *rows.columns[2:],
-    )
-    one = F.lit(1)
-    plain = rows.groupBy(*keys).agg(
-        F.count(one).alias("hits"),
-        F.sum(F.when(F.col("client") == 0, one).otherwise(0)).alias("untokenized_hits"),
-        F.sum(
-            F.when(
-                (F.col("kind") == "package") & (F.col("status") == 200), one
-            ).otherwise(0)
-        ).alias("downloads"),
-    )
-
-    def token(name: str, tag: Column) -> Column:
-        return F.struct(
-            F.when(F.col(name) != 0, tag).alias("t"), F.col(name).alias("h")
-        )
-
-    tokens = (
-        rows.select(
-            *keys,
-            F.explode(
-                F.array(
-                    token("client", F.when(F.col("single"), 1).otherwise(2)),
-                    token("environment", F.lit(3)),
-                    token("session", F.lit(4)),
-                )
-            ).alias("tok"),
-        )
-        .filter(F.col("tok.t").isNotNull())
-        .select(*keys, F.col("tok.t").alias("t"), F.col("tok.h").alias("h"))
-        .distinct()
+        F.explode(tokens).alias("tok"),
+    ).filter(F.col("tok.t").isNotNull())
+    distinct = exploded.groupBy(
+        *cells, F.col("tok.t").alias("t"), F.col("tok.h").alias("h")
+    ).agg(
+        F.sum("tok.hits").alias("hits"),
+        F.sum("tok.untokenized").alias("untokenized_hits"),
+        F.sum("tok.downloads").alias("downloads"),
     )
     t = F.col("t")
-    counted = tokens.groupBy(*keys).agg(
-        F.count_if(t <= 2).alias("clients"),
+    return distinct.groupBy(*cells).agg(
+        F.count_if(t.isin(1, 2)).alias("clients"),
         F.count_if(t == 3).alias("environments"),
         F.count_if(t == 4).alias("sessions"),
+        F.sum("hits").alias("hits"),
+        F.sum("untokenized_hits").alias("untokenized_hits"),
+        F.sum("downloads").alias("downloads"),
         F.count_if(t == 1).alias(local.CLASSES[0]),
         F.count_if(t == 2).alias(local.CLASSES[1]),
     )
-    distinct = ["clients", "environments", "sessions", *local.CLASSES]
-    return plain.join(counted, keys, "left").fillna(0, subset=distinct)
+
+
+def _client_status_exact(client_weeks: DataFrame) -> DataFrame:
+    """``_client_status`` from ``_client_weeks`` (one row per client and
+    week: counting rows is counting distinct clients)."""
+    value = F.when(F.col("first") == F.col("monday"), F.lit("new")).otherwise(
+        F.lit("returning")
+    )
+    single = F.col("single")
+    return (
+        client_weeks.groupBy("monday", value.alias("value"))
+        .agg(
+            F.count(F.lit(1)).alias("clients"),
+            F.count_if(single).alias(local.CLASSES[0]),
+            F.count_if(~single).alias(local.CLASSES[1]),
+        )
+        .select(
+            "monday",
+            F.lit("client_status").alias("dimension"),
+            "value",
+            "clients",
+            *(F.lit(None).cast("long").alias(c) for c in local.COLUMNS[4:9]),
+            *local.CLASSES,
+        )
+    )
 
 
 def _classes(frame: DataFrame) -> DataFrame:
@@ -245,18 +295,29 @@ def weekly_rows(
 ) -> pl.DataFrame:
     """The published table from the dataset's requests (``SCHEMA``)."""
     everything = _prepared(frame)
-    first_seen = (
-        everything.filter(F.col("client") != 0)
-        .groupBy("client")
-        .agg(F.min("monday").alias("first"))
-    )
     prepared = everything.filter(F.col("monday").isin(weeks))
-    classes = _classes(prepared)
-    with_class = prepared.join(classes, on=["monday", "client"], how="left")
-    with_class = with_class.fillna({"single": True})
-    counted = _cells_exact(with_class) if rsd is None else _cells(with_class, rsd)
-    cells = counted.select("monday", "dimension", "value", *METRIC_COLUMNS)
-    table = cells.unionByName(_client_status(classes, first_seen, rsd))
+    if rsd is None:
+        client_weeks = _client_weeks(everything).filter(F.col("monday").isin(weeks))
+        classes = client_weeks.select("monday", "client", "single")
+        with_class = prepared.join(classes, on=["monday", "client"], how="left")
+        with_class = with_class.fillna({"single": True})
+        cells = _cells_exact(with_class).select(
+            "monday", "dimension", "value", *METRIC_COLUMNS
+        )
+        table = cells.unionByName(_client_status_exact(client_weeks))
+    else:
+        first_seen = (
+            everything.filter(F.col("client") != 0)
+            .groupBy("client")
+            .agg(F.min("monday").alias("first"))
+        )
+        classes = _classes(prepared)
+        with_class = prepared.join(classes, on=["monday", "client"], how="left")
+        with_class = with_class.fillna({"single": True})
+        cells = _cells(with_class, rsd).select(
+            "monday", "dimension", "value", *METRIC_COLUMNS
+        )
+        table = cells.unionByName(_client_status(classes, first_seen, rsd))
     table = table.filter(F.col("clients") >= k)
     rows = table.collect()
     collected = pl.DataFrame(
