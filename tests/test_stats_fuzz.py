@@ -226,3 +226,30 @@ def test_lines_of_quotes_spaces_and_brackets_agree(seed: int):
                 del data[rng.randrange(len(data))]
         lines.append("".join(data).encode())
     _check(lines)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_runs_of_backslashes_and_escaped_quotes_agree(seed: int):
+    """Lines with escapes take the fast path masked (``\\\\`` and ``\\"`` replaced
+    before the line is cut on its quotes): runs of backslashes of any length
+    before quotes, spaces and the end of each field, in the host, the size
+    and the extra fields too, must give exactly what ``parse_line`` gives."""
+    rng = random.Random(100 + seed)
+    pieces = ["\\", "\\\\", "\\\\\\", '\\"', '\\\\"', '\\\\\\"', '"', " ", "x", "é"]
+    fields = ["host", "request", "size", "referer", "agent", "extra"]
+
+    def noise() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+
+    lines = []
+    for _ in range(3000):
+        put = {name: noise() if rng.random() < 0.4 else "" for name in fields}
+        lines.append(
+            (
+                f"1.2.3.4{put['host']} - - [{TIME}] "
+                f'"GET /c/linux-64/a-1-0.conda{put["request"]} HTTP/1.1" 200 5{put["size"]} '
+                f'"-{put["referer"]}" "{AGENT} c/C{rng.randrange(9)}{put["agent"]}"'
+                + (f" {put['extra']}" if rng.random() < 0.3 else put["extra"])
+            ).encode()
+        )
+    _check(lines)

@@ -392,3 +392,45 @@ def test_a_time_outside_the_calendar_in_utc_is_malformed(tmp_path: Path, time: s
     db = RawDataset(str(tmp_path / "raw"), write=True)
     result = ingest.ingest_path(db, str(path))
     assert (result.status, result.malformed, hits(db)) == ("ingested", 2, 3)
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 64, 10_000])
+def test_blocks_are_whole_lines_and_all_of_the_content(size: int):
+    """Blocks end at newlines (but the last) and together are the content,
+    whether a read ends on a newline, inside a line or inside a line longer
+    than a read."""
+    import io
+    import random
+
+    rng = random.Random(size)
+    for _ in range(50):
+        data = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 300)))
+        found = list(ingest.blocks(io.BytesIO(data), size))
+        assert b"".join(found) == data
+        assert all(found) and all(block.endswith(b"\n") for block in found[:-1])
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 64, 10_000])
+def test_blocks_of_a_plain_file_are_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+):
+    """A plain file's blocks end where a line ends without being copied
+    (``read_lines``): same blocks of whole lines, all the content, every
+    byte counted once, also with lines longer than a block or than the part
+    searched for a newline (which fall back to reading and copying)."""
+    import random
+
+    monkeypatch.setattr(ingest, "LINE_TAIL", 5)
+    rng = random.Random(size)
+    for n in range(30):
+        data = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 300)))
+        data += b"x" * rng.choice([0, 20]) + b"\n" * rng.randrange(2)
+        path = tmp_path / f"{n}.log"
+        path.write_bytes(data)
+        counted: list[int] = []
+        with open(path, "rb") as raw:
+            reader = ingest._CountingReader(raw, counted.append)
+            found = list(ingest.blocks(reader, size))  # type: ignore[arg-type]
+        assert b"".join(found) == data
+        assert all(found) and all(block.endswith(b"\n") for block in found[:-1])
+        assert reader.count == sum(counted) == len(data)

@@ -151,37 +151,75 @@ def _timestamps(times: pl.Series) -> pl.DataFrame:
     )
 
 
-# The fast path: most lines have no backslash, so their quoted fields are
-# plain text between double quotes, and splitting the line on ``"`` gives
-# them without running the whole-line regular expression (with its capture
-# groups, the slowest step). A line is taken on the fast path only when the
-# parts between the quotes show the grammar of ``lf.LINE`` exactly; every
-# other line (escapes, quotes where no field has them, garbage) goes through
-# ``lf.LINE`` as it is. See ``_fields``.
+# The fast path: most lines are cut on their double quotes, which gives
+# their quoted fields without running the whole-line regular expression
+# (with its capture groups, the slowest step). Inside a quoted field ``\\``
+# and ``\"`` are escapes; so that cutting on ``"`` finds only the quotes that
+# delimit fields, a line with a backslash is first *masked*: each ``\\`` (left
+# to right, as the grammar pairs them) becomes ``MASKED_BACKSLASH``, then each
+# ``\"`` becomes ``MASKED_QUOTE``, two characters no line holds (lines are cut
+# on newlines, and lines holding the separator are set aside first). A line
+# is taken on the fast path only when its parts show the grammar of
+# ``lf.LINE`` exactly; every other line (quotes where no field has them,
+# garbage) goes through ``lf.LINE`` as it is. See ``_fields``.
 QUOTES = 7  # parts around the first six double quotes, and the rest
+MASKED_QUOTE = "\n"
+MASKED_BACKSLASH = lf.SEPARATOR
 # ``lf.LINE`` up to the first quote, for a time of 26 characters (as a valid
 # one is): the time is then the 26 characters before the final "] "
-HEAD = r"^[^ ]+ [^ ]+ [^ ]+ \[[^\]]{26}\] $"
-MIDDLE = r"^ [0-9]{3} [^ ]+ $"  # status and size, between the 2nd and 3rd quotes
+HEAD = r"^[^ \n\x1f]+ [^ \n\x1f]+ [^ \n\x1f]+ \[[^\]\n\x1f]{26}\] $"
+# status and size, between the 2nd and 3rd quotes
+MIDDLE = r"^ [0-9]{3} [^ \n\x1f]+ $"
+
+
+def _mask(lines: pl.Series) -> pl.Series:
+    return lines.str.replace_all(
+        "\\\\", MASKED_BACKSLASH, literal=True
+    ).str.replace_all('\\"', MASKED_QUOTE, literal=True)
+
+
+MASKED = ("request", "agent")  # the fields ``_fields`` gives masked
+
+
+def _logged(column: pl.Expr) -> pl.Expr:
+    """A masked field as logged."""
+    return column.str.replace_all(
+        MASKED_BACKSLASH, "\\\\", literal=True
+    ).str.replace_all(MASKED_QUOTE, '\\"', literal=True)
 
 
 def _fields(lines: pl.Series) -> pl.DataFrame:
     """``line, time, request, status, agent`` of each line (nulls when it
-    does not match ``lf.LINE``), as ``lf.LINE_RE`` would capture them.
+    does not match ``lf.LINE``), as ``lf.LINE_RE`` would capture them, but
+    with ``request`` and ``agent`` masked: they are unmasked only once per
+    distinct value (``_logged``).
 
-    On the fast path (no backslash; parts ``head "request" middle "referer"
-    " " "agent" rest``), ``lf.LINE`` matches when ``head`` matches ``HEAD``,
-    ``middle`` matches ``MIDDLE`` and ``rest`` is empty or starts with a
-    space, and its groups are these parts: without a backslash a quoted
-    field is ``"[^"]*"``, and ``HEAD`` and ``MIDDLE`` hold no quote, so the
-    regular expression cannot place the quotes elsewhere. Every other line
-    goes through ``lf.LINE`` itself."""
+    The fast path: cut the (masked) line into ``head "request" middle
+    "referer" " " "agent" rest``. ``lf.LINE`` matches when ``head`` matches
+    ``HEAD``, ``middle`` matches ``MIDDLE`` and ``rest`` is empty or starts
+    with a space, and its groups are these parts, unmasked. Why: ``head``
+    and ``middle`` hold no quote and no masked pair, so they are the same in
+    the line as masked, and the regular expression cannot place its quotes
+    elsewhere (host, ident and user hold no space, the time no ``]``); a
+    quoted field ``(?:[^"\\]|\\.)*`` is read left to right from its opening
+    quote, pairing each backslash with the next character, which is how the
+    masking paired them (no backslash run crosses ``head``, ``middle`` or
+    the single space between the last two fields), so the field ends at the
+    first quote left in the masked line. Every other line goes through
+    ``lf.LINE`` itself."""
     line = pl.col("line")
     head, middle, rest = pl.col("head"), pl.col("middle"), pl.col("rest")
+    escaped = lines.str.contains("\\", literal=True).arg_true()
+    masked = (
+        lines.clone().scatter(escaped, _mask(lines.gather(escaped)))
+        if len(escaped)
+        else lines
+    )
     split = (
-        pl.DataFrame({"line": lines})
+        pl.DataFrame({"line": lines, "masked": masked})
         .with_columns(
-            line.str.splitn('"', QUOTES)
+            pl.col("masked")
+            .str.splitn('"', QUOTES)
             .struct.rename_fields(
                 ["head", "request", "middle", "referer", "between", "agent", "rest"]
             )
@@ -190,8 +228,7 @@ def _fields(lines: pl.Series) -> pl.DataFrame:
         .unnest("parts")
     )
     fast = (
-        ~line.str.contains("\\", literal=True)
-        & rest.is_not_null()
+        rest.is_not_null()
         & (pl.col("between") == " ")
         & ((rest == "") | rest.str.starts_with(" "))
         & middle.str.contains(MIDDLE)
@@ -208,6 +245,7 @@ def _fields(lines: pl.Series) -> pl.DataFrame:
     slow = frame.get_column("fast").not_().arg_true()
     if len(slow):
         groups = lines.gather(slow).str.extract_groups(lf.LINE).struct.unnest()
+        groups = groups.with_columns(_mask(groups.get_column(name)) for name in MASKED)
         frame = frame.with_columns(
             frame.get_column(name).scatter(slow, groups.get_column(name))
             for name in ("time", "request", "status", "agent")
@@ -284,7 +322,7 @@ def _agent_fields(agents: pl.Series) -> pl.DataFrame:
         .list.eval(pl.element().filter(pl.element().str.contains(lf.ADMIN_PART)))
     )
     frame = pl.DataFrame({"logged": agents}).with_columns(
-        _unescape(pl.col("logged")).alias("agent")
+        _unescape(_logged(pl.col("logged"))).alias("agent")
     )
     return frame.with_columns(agent.str.split(" ").alias("parts")).select(
         "logged",
@@ -302,7 +340,7 @@ def _agent_fields(agents: pl.Series) -> pl.DataFrame:
 def _request_fields(requests: pl.Series) -> pl.DataFrame:
     """Parse each distinct request line once."""
     target = (
-        _unescape(pl.col("request"))
+        _unescape(_logged(pl.col("request")))
         .str.extract(lf.REQUEST, 1)
         .fill_null("")
         .str.replace(r"\?.*$", "")

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hashlib import _Hash
 
 CHUNK_BYTES = 16 * 1024 * 1024
+LINE_TAIL = 64 * 1024  # where the end of a block's last line is looked for
 PARSERS = 2  # blocks parsed at once
 ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
 QUICK_KEY_BYTES = 1024 * 1024
@@ -98,6 +99,25 @@ class _CountingReader(io.RawIOBase):
         self.progress(size)
         return size
 
+    def read_lines(self, size: int) -> bytes | None:
+        """Up to ``size`` bytes ending at the end of a line, read as they
+        are: the end is found first in the last ``LINE_TAIL`` bytes, so no
+        block of lines is ever copied (a copy holds the GIL and touches
+        fresh memory). Near the end of the file, what is left. None when the
+        file cannot seek, or holds no newline near ``size`` (a long line)."""
+        stream = self.stream
+        if not stream.seekable():
+            return None
+        start = stream.tell()
+        peek = max(start, start + size - LINE_TAIL)
+        stream.seek(peek)
+        tail = stream.read(start + size - peek)
+        stream.seek(start)
+        if len(tail) < start + size - peek:
+            return self.read(size)
+        end = tail.rfind(b"\n")
+        return None if end < 0 else self.read(peek - start + end + 1)
+
 
 def quick_key(path: str, size: int | None = None) -> str | None:
     """Size plus a hash of the first and last MiB of the file's first ``size``
@@ -126,19 +146,27 @@ def compression_of(raw: io.BufferedReader) -> bytes | None:
 
 
 def blocks(stream: BinaryIO, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Blocks of whole lines; the last may lack its newline."""
+    """Blocks of whole lines; the last may lack its newline. A block read
+    whole (``read_lines`` of a plain file) is passed on as it is; otherwise
+    its lines are copied once."""
+    read_lines = getattr(stream, "read_lines", None)
     carry = b""
     while True:
-        block = stream.read(size)
+        block = read_lines(size) if read_lines is not None and not carry else None
+        if block is None:
+            block = stream.read(size)
         if not block:
             break
-        block = carry + block
         cut = block.rfind(b"\n") + 1
         if cut == 0:
-            carry = block
+            carry += block
             continue
+        if not carry and cut == len(block):
+            yield block
+            continue
+        whole = b"".join((carry, memoryview(block)[:cut]))
         carry = block[cut:]
-        yield block[:cut]
+        yield whole
     if carry:
         yield carry
 
@@ -207,10 +235,13 @@ class _Tokens:
     """Keyed hashes of the token columns. sha256 runs in Python, so each
     distinct value is hashed once: per chunk, and across chunks through a
     cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
-    whatever the size of the log). The cache is a polars table, looked up
-    with a join: only the values never seen before reach Python."""
+    whatever the size of the log; a bigger cache kept growing the peak and
+    made each chunk's join with it dearer, for few more hits: sessions
+    rarely repeat across chunks). The cache is a polars table, looked up
+    with a join: only the values never seen before reach Python (a Python
+    dict instead costs more, the lookups being Python too)."""
 
-    CACHE_LIMIT = 200_000
+    CACHE_LIMIT = 50_000
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset

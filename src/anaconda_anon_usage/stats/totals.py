@@ -178,6 +178,17 @@ def left_out(weeks: Sequence[WeekCoverage]) -> list[str]:
     return lines
 
 
+def _per_distinct(frame: pl.DataFrame, column: str, derive: pl.Expr) -> pl.Expr:
+    """``derive`` (an expression on ``column``) worked out once per distinct
+    value and mapped back: a regular expression over a handful of values
+    rather than over every request. Null stays null."""
+    values = frame.get_column(column).drop_nulls().unique()
+    derived = pl.DataFrame({column: values}).select(derive).to_series()
+    return pl.col(column).replace_strict(
+        values, derived, default=None, return_dtype=pl.String
+    )
+
+
 def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
     frame = db.requests(first_day, end_day)
     return frame.with_columns(
@@ -188,11 +199,12 @@ def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
         .cast(pl.Int64)
         .map_batches(lambda d: d - (d + 3) % 7)
         .alias("monday"),
-        pl.col("python")
-        .str.extract(r"/(\d+\.\d+)", 1)
+        _per_distinct(frame, "python", pl.col("python").str.extract(r"/(\d+\.\d+)", 1))
         .fill_null("")
         .alias("python_version"),
-        pl.col("os").str.replace(r"/.*$", "").fill_null("").alias("os"),
+        _per_distinct(frame, "os", pl.col("os").str.replace(r"/.*$", ""))
+        .fill_null("")
+        .alias("os"),
         pl.when(pl.col("subdir") == "noarch")
         .then(pl.lit(""))
         .otherwise(pl.col("subdir"))
@@ -214,7 +226,7 @@ def _distinct(column: str, name: str) -> pl.Expr:
 
 def _counted(frame: pl.LazyFrame) -> pl.LazyFrame:
     """The columns ``METRICS`` count: a token that was not sent (0), or a
-    client not of the class, is null so that it is not counted."""
+    client that is not single-session, is null so that it is not counted."""
     client, single = pl.col("client"), pl.col("single")
     return frame.with_columns(
         *(
@@ -222,7 +234,6 @@ def _counted(frame: pl.LazyFrame) -> pl.LazyFrame:
             for column in ("client", "environment", "session")
         ),
         pl.when((client != 0) & single).then(client).alias("single_client"),
-        pl.when((client != 0) & ~single).then(client).alias("multi_client"),
         (client == 0).cast(pl.Int64).alias("untokenized"),
         ((pl.col("kind") == "package") & (pl.col("status") == 200))
         .cast(pl.Int64)
@@ -238,8 +249,16 @@ METRICS = [
     pl.col("untokenized").sum().alias("untokenized_hits"),
     pl.col("download").sum().alias("downloads"),
     _distinct("single_client", CLASSES[0]),
-    _distinct("multi_client", CLASSES[1]),
 ]
+
+
+def _with_multi(counts: pl.LazyFrame) -> pl.LazyFrame:
+    """Multi-session clients: the cell's clients that are not single-session
+    (each client is one or the other in a week), one distinct count fewer
+    per cell than counting them apart."""
+    return counts.with_columns(
+        (pl.col("clients") - pl.col(CLASSES[0])).alias(CLASSES[1])
+    )
 
 
 def session_classes(frame: pl.DataFrame) -> pl.DataFrame:
@@ -270,17 +289,16 @@ def weekly_rows(
         .with_columns(pl.col("single").fill_null(True))
     )
     parts = [
-        counted.group_by("monday")
-        .agg(METRICS)
-        .with_columns(pl.lit("all").alias("dimension"), pl.lit("").alias("value"))
+        _with_multi(counted.group_by("monday").agg(METRICS)).with_columns(
+            pl.lit("all").alias("dimension"), pl.lit("").alias("value")
+        )
     ]
     for dimension in DIMENSIONS:
         subset = counted.filter(pl.col(dimension) != "")
         if dimension == "package":
             subset = subset.filter(pl.col("kind") == "package")
         parts.append(
-            subset.group_by("monday", dimension)
-            .agg(METRICS)
+            _with_multi(subset.group_by("monday", dimension).agg(METRICS))
             .rename({dimension: "value"})
             .with_columns(pl.lit(dimension).alias("dimension"))
         )
@@ -297,14 +315,13 @@ def weekly_rows(
             .otherwise(pl.lit("returning"))
             .alias("value"),
             pl.when(pl.col("single")).then(pl.col("client")).alias("single_client"),
-            pl.when(~pl.col("single")).then(pl.col("client")).alias("multi_client"),
         )
         .group_by("monday", "value")
         .agg(
             pl.col("client").n_unique().cast(pl.Int64).alias("clients"),
             _distinct("single_client", CLASSES[0]),
-            _distinct("multi_client", CLASSES[1]),
         )
+        .pipe(_with_multi)
         .with_columns(
             pl.lit("client_status").alias("dimension"),
             *(pl.lit(None, pl.Int64).alias(c) for c in COLUMNS[4:9]),
