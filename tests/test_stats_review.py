@@ -165,3 +165,40 @@ def test_the_spark_engine_says_an_empty_log_is_empty(tmp_path: Path):
     result = spark_ingest.plan_local(db, str(empty))
     assert isinstance(result, ingest.FileResult)
     assert result.status == "skipped: empty"  # as the local engine says
+
+
+# zstd and lz4 frames: compressors logrotate can be told to use, which
+# neither engine reads
+UNREADABLE = {"zstd": b"\x28\xb5\x2f\xfd", "lz4": b"\x04\x22\x4d\x18"}
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+def test_a_log_compressed_in_a_format_not_read_is_skipped_not_ingested_as_garbage(
+    tmp_path: Path, name: str
+):
+    """Read as plain text it was committed as lines of malformed binary (and
+    printed them), while the Spark engine skipped it: the engines differed
+    and the log, once fingerprinted as ingested, was never read again."""
+    log = tmp_path / "access.log.x"
+    log.write_bytes(UNREADABLE[name] + bytes(range(256)) * 4 + b"\n" * 3)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    result = ingest.ingest_path(db, str(log))
+    assert result.status == f"skipped: {name}-compressed, not read: decompress it"
+    assert db.ledger() == []
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+def test_the_spark_engine_says_the_same_of_a_log_compressed_in_a_format_not_read(
+    tmp_path: Path, name: str
+):
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    for suffix in (".zst", ".log"):
+        log = tmp_path / f"access{suffix}"
+        log.write_bytes(UNREADABLE[name] + bytes(range(256)) * 4 + b"\n")
+        db = RawDataset(str(tmp_path / "raw"), write=True)
+        result = spark_ingest.plan_local(db, str(log))
+        assert isinstance(result, ingest.FileResult)
+        assert result.status == f"skipped: {name}-compressed, not read: decompress it"
+        db.close()

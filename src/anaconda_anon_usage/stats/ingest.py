@@ -55,6 +55,9 @@ MAGIC: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
     b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw),  # type: ignore[return-value]  # noqa: SIM115
     b"BZh": lambda raw: bz2.BZ2File(raw),  # type: ignore[return-value]
 }
+# Compressed formats not read (no decompressor in the standard library):
+# such a log is skipped with a clear reason, not read as lines of binary.
+UNREAD: dict[bytes, str] = {b"\x28\xb5\x2f\xfd": "zstd", b"\x04\x22\x4d\x18": "lz4"}
 Progress = Callable[[int], None]
 
 
@@ -135,6 +138,14 @@ def quick_key(path: str, size: int | None = None) -> str | None:
     except OSError:
         return None
     return f"{size}:{digest.hexdigest()}"
+
+
+def unread_compression(raw: io.BufferedReader) -> str | None:
+    """Why a log is not read: ``skipped: ...`` when it is compressed in a
+    format of ``UNREAD``, else None."""
+    head = raw.peek(4)[:4]
+    name = UNREAD.get(head)
+    return f"skipped: {name}-compressed, not read: decompress it" if name else None
 
 
 def compression_of(raw: io.BufferedReader) -> bytes | None:
@@ -482,6 +493,9 @@ def ingest_path(
         if path == "-":
             reader = _CountingReader(sys.stdin.buffer, progress)
             buffered = io.BufferedReader(reader, buffer_size=1024 * 1024)
+            unread = unread_compression(buffered)
+            if unread:
+                return FileResult("<stdin>", unread)
             magic = compression_of(buffered)
             stream = MAGIC[magic](buffered) if magic else buffered
             return ingest_stream(
@@ -492,6 +506,9 @@ def ingest_path(
         if key is not None and any(e.quick_key == key for e in entries):
             return FileResult(path, "skipped: already ingested")
         with open(path, "rb") as raw:
+            unread = unread_compression(raw)  # type: ignore[arg-type]
+            if unread:
+                return FileResult(path, unread)
             magic = compression_of(raw)  # type: ignore[arg-type]
             start = Start()
             if magic is None and os.path.isfile(path):

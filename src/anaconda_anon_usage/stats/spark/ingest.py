@@ -172,6 +172,9 @@ def plan_local(
         return FileResult(path, "skipped: already ingested")
     with open(path, "rb") as raw:
         buffered = io.BufferedReader(raw)  # type: ignore[arg-type]
+        unread = local.unread_compression(buffered)
+        if unread:
+            return FileResult(path, unread)
         magic = local.compression_of(buffered)
         lower = path.lower()
         named = next((s for s in CODECS if lower.endswith(s)), None)
