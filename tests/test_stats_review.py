@@ -202,3 +202,29 @@ def test_the_spark_engine_says_the_same_of_a_log_compressed_in_a_format_not_read
         assert isinstance(result, ingest.FileResult)
         assert result.status == f"skipped: {name}-compressed, not read: decompress it"
         db.close()
+
+
+def test_the_spark_engine_reads_a_log_named_like_a_glob_and_says_why_not_a_colon(
+    tmp_path: Path, spark
+):
+    """Spark read ``access[1].log`` as a Hadoop glob (so ``access1.log``
+    beside it), and a ``:`` in a name (``access-12T10:00.log``, or any such
+    file in the same directory) was a Java traceback for the whole run."""
+    from anaconda_anon_usage.stats.spark import ingest as spark_ingest
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "access[1].log").write_text(GOOD)
+    (logs / "access1.log").write_text(GOOD.replace("10:00:00", "12:00:00") * 3)
+    (logs / "access{1,2}*?\\x.log").write_text(GOOD.replace("10:00:00", "11:00:00") * 2)
+    (logs / "access-12T10:00.log").write_text(GOOD.replace("10:00", "09:00"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    reports: list[ingest.FileResult] = []
+    names = ["access[1].log", "access{1,2}*?\\x.log", "access-12T10:00.log"]
+    spark_ingest.ingest(spark, db, [str(logs / n) for n in names], reports.append)
+    found = {Path(r.name).name: (r.status, r.lines) for r in reports}
+    assert found["access[1].log"] == ("ingested", 1)
+    assert found["access{1,2}*?\\x.log"] == ("ingested", 2)
+    status = found["access-12T10:00.log"][0]
+    assert status.startswith("skipped: Spark (Hadoop) reads no file with ':' in")
+    assert sorted(e.lines for e in db.ledger()) == [1, 2]

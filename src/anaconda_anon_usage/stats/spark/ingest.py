@@ -47,6 +47,9 @@ BATCH = 64
 # What Spark (Hadoop) decompresses, by the file's name.
 CODECS = {".gz": b"\x1f\x8b", ".bz2": b"BZh"}
 NO_CODEC = (".xz", ".zst", ".lz4", ".snappy", ".deflate", ".z")
+# Characters Hadoop takes as a glob in a path (escaped: a log is read by its
+# own name, never as a pattern); a ':' it cannot read at all.
+GLOB = str.maketrans({c: "\\" + c for c in "\\{}[]*?"})
 
 
 @dataclass
@@ -166,6 +169,12 @@ def plan_local(
     """A local log to ingest, or why not (as the local engine decides).
     ``planned``: ledger-like entries of logs planned in this run (committed
     together at the end, so not in the ledger yet)."""
+    if ":" in os.path.abspath(path):
+        return FileResult(
+            path,
+            "skipped: Spark (Hadoop) reads no file with ':' in its path: "
+            "rename it or use --engine local",
+        )
     entries = [*dataset.ledger(), *planned]
     key = local.quick_key(path)
     if key is not None and any(e.quick_key == key for e in entries):
@@ -216,7 +225,7 @@ def plan_local(
     bytes_read = os.path.getsize(path)
     return Source(
         name=path,
-        uri=os.path.abspath(path),
+        uri=os.path.abspath(path).translate(GLOB),
         fields={
             "path": os.path.abspath(path),
             "start": 0,
