@@ -228,3 +228,20 @@ def test_the_spark_engine_reads_a_log_named_like_a_glob_and_says_why_not_a_colon
     status = found["access-12T10:00.log"][0]
     assert status.startswith("skipped: Spark (Hadoop) reads no file with ':' in")
     assert sorted(e.lines for e in db.ledger()) == [1, 2]
+
+
+def test_a_log_of_one_line_without_its_newline_is_not_said_to_be_empty(
+    tmp_path: Path,
+):
+    """A log just created holds a line still being written: it is read later,
+    it is not empty."""
+    log = tmp_path / "access.log"
+    log.write_text(GOOD.rstrip("\n"))
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    result = ingest.ingest_path(db, str(log))
+    assert result.status == "skipped: nothing new yet"
+    assert result.notes == ("its last line has no newline yet: left for the next run",)
+    log.write_text(GOOD)
+    assert ingest.ingest_path(db, str(log)).lines == 1
+    db.close()
+    assert main(["ingest", "--raw", str(tmp_path / "raw"), str(log)]) == 0

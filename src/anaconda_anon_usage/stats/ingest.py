@@ -373,6 +373,7 @@ def ingest_stream(
     totals = _Totals()
     piece: Piece = dataset.new_piece()
     writer = PieceWriter(piece, ROWS_PER_FILE)
+    waiting = False  # a last line without its newline is left for later
 
     def take(parsed: Chunk) -> None:
         totals.lines += parsed.lines
@@ -396,6 +397,7 @@ def ingest_stream(
             in_flight: collections.deque[Future[Chunk]] = collections.deque()
             for block in blocks(stream, CHUNK_BYTES):
                 if not block.endswith(b"\n") and not finished:
+                    waiting = True
                     notes.append(
                         "its last line has no newline yet: left for the next run"
                     )
@@ -443,6 +445,8 @@ def ingest_stream(
             status = (
                 "skipped: nothing new since it was last read"
                 if start.offset and piece_start == start.offset
+                else "skipped: nothing new yet"  # its one line is unfinished
+                if offset == 0 and waiting
                 else "skipped: empty"
                 if offset == 0
                 else "skipped: already ingested"
