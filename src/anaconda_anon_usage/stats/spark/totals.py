@@ -229,27 +229,35 @@ def _cells_exact(frame: DataFrame) -> DataFrame:
     )
 
 
+def _new_or_returning() -> Column:
+    """A client's status in a week: new in the week it was first seen."""
+    return F.when(F.col("first") == F.col("monday"), F.lit("new")).otherwise(
+        F.lit("returning")
+    )
+
+
+def _as_status_rows(counted: DataFrame) -> DataFrame:
+    """The ``client_status`` rows in the published columns (only clients
+    and the two classes are counted for them)."""
+    return counted.select(
+        "monday",
+        F.lit("client_status").alias("dimension"),
+        "value",
+        "clients",
+        *(F.lit(None).cast("long").alias(c) for c in local.COLUMNS[4:9]),
+        *local.CLASSES,
+    )
+
+
 def _client_status_exact(client_weeks: DataFrame) -> DataFrame:
     """``_client_status`` from ``_client_weeks`` (one row per client and
     week: counting rows is counting distinct clients)."""
-    value = F.when(F.col("first") == F.col("monday"), F.lit("new")).otherwise(
-        F.lit("returning")
-    )
     single = F.col("single")
-    return (
-        client_weeks.groupBy("monday", value.alias("value"))
-        .agg(
+    return _as_status_rows(
+        client_weeks.groupBy("monday", _new_or_returning().alias("value")).agg(
             F.count(F.lit(1)).alias("clients"),
             F.count_if(single).alias(local.CLASSES[0]),
             F.count_if(~single).alias(local.CLASSES[1]),
-        )
-        .select(
-            "monday",
-            F.lit("client_status").alias("dimension"),
-            "value",
-            "clients",
-            *(F.lit(None).cast("long").alias(c) for c in local.COLUMNS[4:9]),
-            *local.CLASSES,
         )
     )
 
@@ -268,24 +276,12 @@ def _client_status(
     classes: DataFrame, first_seen: DataFrame, rsd: float | None
 ) -> DataFrame:
     joined = classes.join(first_seen, on="client", how="left")
-    value = F.when(F.col("first") == F.col("monday"), F.lit("new")).otherwise(
-        F.lit("returning")
-    )
     client = F.col("client")
-    return (
-        joined.groupBy("monday", value.alias("value"))
-        .agg(
+    return _as_status_rows(
+        joined.groupBy("monday", _new_or_returning().alias("value")).agg(
             _distinct(client, rsd).alias("clients"),
             _distinct(F.when(F.col("single"), client), rsd).alias(local.CLASSES[0]),
             _distinct(F.when(~F.col("single"), client), rsd).alias(local.CLASSES[1]),
-        )
-        .select(
-            "monday",
-            F.lit("client_status").alias("dimension"),
-            "value",
-            "clients",
-            *(F.lit(None).cast("long").alias(c) for c in local.COLUMNS[4:9]),
-            *local.CLASSES,
         )
     )
 
