@@ -4,6 +4,7 @@ so the lines of ``conda doctor`` never contradict each other."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,16 @@ def test_client_or_environment_need_reset(capsys):
         assert "go with reset only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["reset", "bogus"])
+
+
+def test_client_without_reset_with_json_prints_one_json_document(capsys):
+    parser = argparse.ArgumentParser()
+    controls.configure_parser(parser)
+    for args in (["--json", "--client"], ["on", "--environment", "--json"]):
+        assert controls.run(parser.parse_args(args)) == 2
+        out = capsys.readouterr().out
+        data = json.loads(out)
+        assert data == {"success": False, "error": controls.ONLY_RESET}
 
 
 def test_doctor_summary_agrees_with_a_valid_read_only_token(

@@ -632,3 +632,27 @@ def test_json_output_of_every_action_is_one_json_document(conda: Conda, home: Pa
     missing = conda.run("anon-usage", "--json", "-n", "no-such-env", check=False)
     assert missing.returncode == 1
     assert "no conda environment at" in json.loads(missing.stdout)["error"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--json", "--client"),
+        ("--environment", "--json"),
+        ("off", "--client", "--json"),
+    ],
+    ids=" ".join,
+)
+def test_a_usage_error_of_ours_with_json_is_one_json_document(
+    conda: Conda, home: Path, args: tuple[str, ...]
+):
+    """``--client``/``--environment`` without ``reset`` is refused by our own
+    check, not argparse's: with ``--json`` stdout was empty (the one-line
+    error went to stderr only), unlike a missing environment's JSON error."""
+    result = conda.run("anon-usage", *args, check=False)
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert data["success"] is False
+    assert "go with reset only" in data["error"]
+    assert "Traceback" not in result.stderr
+    assert not (home / ".condarc").exists()
