@@ -656,3 +656,28 @@ def test_a_usage_error_of_ours_with_json_is_one_json_document(
     assert "go with reset only" in data["error"]
     assert "Traceback" not in result.stderr
     assert not (home / ".condarc").exists()
+
+
+@pytest.mark.parametrize("json_flag", [()], ids=["text"])
+def test_the_tool_finds_no_missing_environment_in_a_fresh_envs_dir(
+    conda: Conda, home: Path, tmp_path: Path, json_flag: tuple[str, ...]
+):
+    """conda 23.7.4 outside its command line: finding where ``-n`` would go
+    makes a fresh envs directory and logs at conda's TRACE level, which its
+    command line sets up; the tool did not, so the lookup failed, the base
+    environment was shown instead (exit 0) and a client token was made."""
+    envs = tmp_path / "fresh-envs"
+    tool = subprocess.run(
+        [TOOL, *json_flag, "-n", "no-such-env"],
+        capture_output=True,
+        text=True,
+        env=conda.env(CONDA_ENVS_DIRS=str(envs)),
+    )
+    assert tool.returncode == 1, tool.stdout
+    where = str(envs / "no-such-env")
+    if json_flag:
+        assert json.loads(tool.stdout)["error"] == f"no conda environment at {where}"
+    else:
+        assert tool.stdout == ""
+        assert f"no conda environment at {where}" in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
