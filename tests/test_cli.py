@@ -170,3 +170,17 @@ def test_a_named_target_that_is_no_environment_is_an_error(
         f"anaconda-anon-usage: no conda environment at {missing}"
     )
     assert not (home / ".conda").exists()
+
+
+def test_with_json_an_error_is_one_json_document(capsys, home: Path, tmp_path: Path):
+    """As ``conda anon-usage --json`` does: a script reading stdout gets JSON
+    (it got nothing: the error went to stderr only)."""
+    missing = tmp_path / "no-such-env"
+    assert main(["--json", "-p", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "success": False,
+        "error": f"no conda environment at {missing}",
+    }
+    assert captured.err == ""
+    assert not (home / ".conda").exists()

@@ -658,7 +658,23 @@ def test_a_usage_error_of_ours_with_json_is_one_json_document(
     assert not (home / ".condarc").exists()
 
 
-@pytest.mark.parametrize("json_flag", [()], ids=["text"])
+@pytest.mark.parametrize("args", [("-n", "no-such-env"), ("-n", "a/b")], ids=" ".join)
+def test_the_tool_with_json_gives_one_json_document_on_errors(
+    conda: Conda, home: Path, args: tuple[str, ...]
+):
+    """A missing environment and a name conda refuses: JSON on stdout, as
+    ``conda anon-usage --json`` gives for the first (stdout was empty)."""
+    tool = subprocess.run(
+        [TOOL, "--json", *args], capture_output=True, text=True, env=conda.env()
+    )
+    assert tool.returncode == 1
+    data = json.loads(tool.stdout)
+    assert data["success"] is False and data["error"]
+    assert "Traceback" not in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
 def test_the_tool_finds_no_missing_environment_in_a_fresh_envs_dir(
     conda: Conda, home: Path, tmp_path: Path, json_flag: tuple[str, ...]
 ):
