@@ -103,6 +103,17 @@ def test_client_without_reset_with_json_prints_one_json_document(capsys):
         assert data == {"success": False, "error": controls.ONLY_RESET}
 
 
+def test_reset_where_a_file_is_in_the_way_says_so(tmp_path: Path):
+    """``~/.conda`` (or an environment's ``etc``) being a file: reset said
+    "File exists", which names neither the file nor the problem."""
+    (tmp_path / ".conda").write_text("not a directory")
+    path = str(tmp_path / ".conda" / "aau_token")
+    with pytest.raises(OSError) as raised:
+        controls._reset_one("environment", path, True)
+    assert raised.value.strerror == f"{tmp_path / '.conda'} is not a directory"
+    assert (tmp_path / ".conda").read_text() == "not a directory"
+
+
 def test_doctor_summary_agrees_with_a_valid_read_only_token(
     tmp_path: Path, monkeypatch, capsys
 ):

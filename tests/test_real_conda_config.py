@@ -697,3 +697,12 @@ def test_the_tool_finds_no_missing_environment_in_a_fresh_envs_dir(
         assert tool.stdout == ""
         assert f"no conda environment at {where}" in tool.stderr
     assert not (home / ".conda" / "aau_token").exists()
+
+
+def test_reset_when_dot_conda_is_a_file_names_the_problem(conda: Conda, home: Path):
+    (home / ".conda").write_text("a file, not a directory\n")
+    result = conda.run("anon-usage", "reset", "--client", check=False)
+    assert result.returncode == 1
+    assert f"{home / '.conda'} is not a directory" in result.stdout
+    assert "File exists" not in result.stdout and "Traceback" not in result.stderr
+    assert (home / ".conda").read_text() == "a file, not a directory\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import os
@@ -65,7 +66,13 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]
             if name == "client"
             else None
         )
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        parent = os.path.dirname(path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except FileExistsError:  # a file where the directory should be
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"{parent} is not a directory"
+            ) from None
         value = tokenstore.write_new(path, annotate)
         return f"{name} token replaced: {path} (now {value})", value
     if os.path.lexists(path):
