@@ -116,6 +116,37 @@ def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
     assert "not a regular file" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("FALSE", False),
+        (" Off ", False),
+        ("N", False),
+        ("0", False),
+        ("", False),
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+    ],
+)
+def test_debug_values_read_as_do_not_track_values_are(
+    tmp_path: Path, home: Path, value: str, shown: bool
+):
+    """``ANACONDA_ANON_USAGE_DEBUG=FALSE`` (or ``Off``, `` 0 ``) turned debug
+    output on: only exact lower-case words were read as "no"."""
+    (home / ".conda" / "aau_token").mkdir(parents=True)  # a reason to debug
+    env_prefix = tmp_path / "env"
+    (env_prefix / "conda-meta").mkdir(parents=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
+        capture_output=True,
+        text=True,
+        env={"HOME": str(home), "ANACONDA_ANON_USAGE_DEBUG": value, "PATH": "/usr/bin"},
+    )
+    assert result.returncode == 0
+    assert ("not a regular file" in result.stderr) is shown, result.stderr
+
+
 def test_paths_include_the_host_tie_identity_files(capsys, conda_env: Path):
     lines = run(capsys, "--paths", "-p", str(conda_env)).splitlines()
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id", "/.dockerenv"):
@@ -169,4 +200,18 @@ def test_a_named_target_that_is_no_environment_is_an_error(
     assert captured.err.strip() == (
         f"anaconda-anon-usage: no conda environment at {missing}"
     )
+    assert not (home / ".conda").exists()
+
+
+def test_with_json_an_error_is_one_json_document(capsys, home: Path, tmp_path: Path):
+    """As ``conda anon-usage --json`` does: a script reading stdout gets JSON
+    (it got nothing: the error went to stderr only)."""
+    missing = tmp_path / "no-such-env"
+    assert main(["--json", "-p", str(missing)]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {
+        "success": False,
+        "error": f"no conda environment at {missing}",
+    }
+    assert captured.err == ""
     assert not (home / ".conda").exists()

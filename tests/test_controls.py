@@ -4,6 +4,7 @@ so the lines of ``conda doctor`` never contradict each other."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,27 @@ def test_client_or_environment_need_reset(capsys):
         assert "go with reset only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["reset", "bogus"])
+
+
+def test_client_without_reset_with_json_prints_one_json_document(capsys):
+    parser = argparse.ArgumentParser()
+    controls.configure_parser(parser)
+    for args in (["--json", "--client"], ["on", "--environment", "--json"]):
+        assert controls.run(parser.parse_args(args)) == 2
+        out = capsys.readouterr().out
+        data = json.loads(out)
+        assert data == {"success": False, "error": controls.ONLY_RESET}
+
+
+def test_reset_where_a_file_is_in_the_way_says_so(tmp_path: Path):
+    """``~/.conda`` (or an environment's ``etc``) being a file: reset said
+    "File exists", which names neither the file nor the problem."""
+    (tmp_path / ".conda").write_text("not a directory")
+    path = str(tmp_path / ".conda" / "aau_token")
+    with pytest.raises(OSError) as raised:
+        controls._reset_one("environment", path, True)
+    assert raised.value.strerror == f"{tmp_path / '.conda'} is not a directory"
+    assert (tmp_path / ".conda").read_text() == "not a directory"
 
 
 def test_doctor_summary_agrees_with_a_valid_read_only_token(

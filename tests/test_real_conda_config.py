@@ -632,3 +632,77 @@ def test_json_output_of_every_action_is_one_json_document(conda: Conda, home: Pa
     missing = conda.run("anon-usage", "--json", "-n", "no-such-env", check=False)
     assert missing.returncode == 1
     assert "no conda environment at" in json.loads(missing.stdout)["error"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--json", "--client"),
+        ("--environment", "--json"),
+        ("off", "--client", "--json"),
+    ],
+    ids=" ".join,
+)
+def test_a_usage_error_of_ours_with_json_is_one_json_document(
+    conda: Conda, home: Path, args: tuple[str, ...]
+):
+    """``--client``/``--environment`` without ``reset`` is refused by our own
+    check, not argparse's: with ``--json`` stdout was empty (the one-line
+    error went to stderr only), unlike a missing environment's JSON error."""
+    result = conda.run("anon-usage", *args, check=False)
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert data["success"] is False
+    assert "go with reset only" in data["error"]
+    assert "Traceback" not in result.stderr
+    assert not (home / ".condarc").exists()
+
+
+@pytest.mark.parametrize("args", [("-n", "no-such-env"), ("-n", "a/b")], ids=" ".join)
+def test_the_tool_with_json_gives_one_json_document_on_errors(
+    conda: Conda, home: Path, args: tuple[str, ...]
+):
+    """A missing environment and a name conda refuses: JSON on stdout, as
+    ``conda anon-usage --json`` gives for the first (stdout was empty)."""
+    tool = subprocess.run(
+        [TOOL, "--json", *args], capture_output=True, text=True, env=conda.env()
+    )
+    assert tool.returncode == 1
+    data = json.loads(tool.stdout)
+    assert data["success"] is False and data["error"]
+    assert "Traceback" not in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["text", "json"])
+def test_the_tool_finds_no_missing_environment_in_a_fresh_envs_dir(
+    conda: Conda, home: Path, tmp_path: Path, json_flag: tuple[str, ...]
+):
+    """conda 23.7.4 outside its command line: finding where ``-n`` would go
+    makes a fresh envs directory and logs at conda's TRACE level, which its
+    command line sets up; the tool did not, so the lookup failed, the base
+    environment was shown instead (exit 0) and a client token was made."""
+    envs = tmp_path / "fresh-envs"
+    tool = subprocess.run(
+        [TOOL, *json_flag, "-n", "no-such-env"],
+        capture_output=True,
+        text=True,
+        env=conda.env(CONDA_ENVS_DIRS=str(envs)),
+    )
+    assert tool.returncode == 1, tool.stdout
+    where = str(envs / "no-such-env")
+    if json_flag:
+        assert json.loads(tool.stdout)["error"] == f"no conda environment at {where}"
+    else:
+        assert tool.stdout == ""
+        assert f"no conda environment at {where}" in tool.stderr
+    assert not (home / ".conda" / "aau_token").exists()
+
+
+def test_reset_when_dot_conda_is_a_file_names_the_problem(conda: Conda, home: Path):
+    (home / ".conda").write_text("a file, not a directory\n")
+    result = conda.run("anon-usage", "reset", "--client", check=False)
+    assert result.returncode == 1
+    assert f"{home / '.conda'} is not a directory" in result.stdout
+    assert "File exists" not in result.stdout and "Traceback" not in result.stderr
+    assert (home / ".conda").read_text() == "a file, not a directory\n"

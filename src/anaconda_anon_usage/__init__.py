@@ -18,10 +18,15 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 DEBUG_VARIABLE = "ANACONDA_ANON_USAGE_DEBUG"
+# values of DO_NOT_TRACK and of the debug variable that ask for nothing (any
+# other value does), compared stripped and in lower case
+DO_NOT_TRACK_NO = frozenset({"", "0", "false", "no", "off", "n"})
 
 
 def debug_enabled() -> bool:
-    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0", "false", "no", "off")
+    """Read as ``DO_NOT_TRACK`` is: 0/false/no/off/n in any case mean no."""
+    value = os.environ.get(DEBUG_VARIABLE, "")
+    return bool(value) and value.strip().lower() not in DO_NOT_TRACK_NO
 
 
 def debug(message: str, *args: object) -> None:
@@ -37,8 +42,6 @@ def debug(message: str, *args: object) -> None:
 
 
 DO_NOT_TRACK = "DO_NOT_TRACK"
-# DO_NOT_TRACK values that do not ask for anything (any other value does)
-DO_NOT_TRACK_NO = frozenset({"", "0", "false", "no", "off", "n"})
 
 
 def do_not_track(environ: Mapping[str, str]) -> bool:

@@ -155,6 +155,16 @@ class TargetError(Exception):
     pass
 
 
+def _error(message: str, as_json: bool) -> int:
+    """One line on stderr; with ``--json``, one JSON document on stdout
+    instead (as ``conda anon-usage --json`` gives)."""
+    if as_json:
+        print(json.dumps({"success": False, "error": message}, indent=2))
+    else:
+        print(f"anaconda-anon-usage: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.random:
@@ -163,18 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = Target(args.prefix, args.name)
     except TargetError as error:
-        print(f"anaconda-anon-usage: {error}", file=sys.stderr)
-        return 1
+        return _error(str(error), args.json)
     if args.paths:
         print("\n".join(read_paths(target.prefix, target.condarc_files, target.root)))
         return 0
     if (args.name or args.prefix) and not tokens.is_conda_environment(target.prefix):
         # as ``conda anon-usage`` says: a typo gets no plausible token string
-        print(
-            f"anaconda-anon-usage: no conda environment at {target.prefix}",
-            file=sys.stderr,
-        )
-        return 1
+        return _error(f"no conda environment at {target.prefix}", args.json)
     data = report(target.prefix, target.decision, target.root)
     data["reader"] = target.asked
     print(render(data, detail=args.detail, as_json=args.json))

@@ -32,6 +32,10 @@ def load_context(prefix: str | None = None, name: str | None = None) -> Any:
 
     ``ImportError``: conda is not importable here.
     """
+    # What conda's command line sets up first: conda 23.x logs at its TRACE
+    # level (``Logger.trace``, added by this module) while finding where
+    # ``-n NAME`` goes; without it that lookup fails.
+    import conda.gateways.logging  # noqa: F401
     from conda.base.context import context, reset_context
 
     conda_adapter.register_parameter()
@@ -84,9 +88,11 @@ def read_files(context: Any) -> list[str]:
 
 
 def state(context: Any) -> State:
+    """Where conda cannot tell the target, its error is raised: the base
+    environment is not shown in place of the one asked for."""
     return State(
         decide(context),
-        conda_adapter.target_prefix(context),
+        str(context.target_prefix),
         str(context.root_prefix),
         read_files(context),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import os
@@ -65,7 +66,13 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]
             if name == "client"
             else None
         )
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        parent = os.path.dirname(path)
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except FileExistsError:  # a file where the directory should be
+            raise NotADirectoryError(
+                errno.ENOTDIR, f"{parent} is not a directory"
+            ) from None
         value = tokenstore.write_new(path, annotate)
         return f"{name} token replaced: {path} (now {value})", value
     if os.path.lexists(path):
@@ -138,6 +145,16 @@ def switch(value: bool, as_json: bool = False) -> int:
     return 0
 
 
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """A usage error found after argparse: one line on stderr, or with
+    ``--json`` one JSON document on stdout (as for a missing environment)."""
+    if getattr(args, "json", False):
+        _print_json({"success": False, "error": message})
+    else:
+        print(f"conda anon-usage: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace | list[str]) -> int:
     if isinstance(args, list):  # a conda that hands over raw arguments
         parser = argparse.ArgumentParser(prog="conda anon-usage")
@@ -145,14 +162,12 @@ def run(args: argparse.Namespace | list[str]) -> int:
         args = parser.parse_args(args)
     if getattr(args, "name", None) and getattr(args, "prefix", None):
         # where argparse did not see both (a namespace made otherwise)
-        print(f"conda anon-usage: error: {CONFLICT}", file=sys.stderr)
-        return 2
+        return _usage_error(args, CONFLICT)
     action = getattr(args, "anon_usage_action", None)
     if action != "reset" and (
         getattr(args, "client", False) or getattr(args, "environment", False)
     ):
-        print(f"conda anon-usage: error: {ONLY_RESET}", file=sys.stderr)
-        return 2
+        return _usage_error(args, ONLY_RESET)
     if action == "reset":
         return reset(args)
     if action in ("on", "off"):
