@@ -101,16 +101,25 @@ def test_console_script_runs_without_conda(conda_env: Path):
     assert result.stderr == ""
 
 
-def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
-    (home / ".conda" / "aau_token").mkdir(parents=True)  # not ours to judge
+def _tool_with_debug(
+    tmp_path: Path, home: Path, debug: str
+) -> subprocess.CompletedProcess[str]:
+    """The tool on an environment with ``ANACONDA_ANON_USAGE_DEBUG=debug``,
+    and a directory where the client token file should be: not ours to
+    judge, so a reason to say something under debug."""
+    (home / ".conda" / "aau_token").mkdir(parents=True)
     env_prefix = tmp_path / "env"
     (env_prefix / "conda-meta").mkdir(parents=True)
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
         capture_output=True,
         text=True,
-        env={"HOME": str(home), "ANACONDA_ANON_USAGE_DEBUG": "1", "PATH": "/usr/bin"},
+        env={"HOME": str(home), "ANACONDA_ANON_USAGE_DEBUG": debug, "PATH": "/usr/bin"},
     )
+
+
+def test_debug_output_goes_to_stderr_only(tmp_path: Path, home: Path):
+    result = _tool_with_debug(tmp_path, home, "1")
     assert result.returncode == 0
     assert "c/" not in result.stdout
     assert "not a regular file" in result.stderr
@@ -134,15 +143,7 @@ def test_debug_values_read_as_do_not_track_values_are(
 ):
     """``ANACONDA_ANON_USAGE_DEBUG=FALSE`` (or ``Off``, `` 0 ``) turned debug
     output on: only exact lower-case words were read as "no"."""
-    (home / ".conda" / "aau_token").mkdir(parents=True)  # a reason to debug
-    env_prefix = tmp_path / "env"
-    (env_prefix / "conda-meta").mkdir(parents=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "anaconda_anon_usage", "-p", str(env_prefix)],
-        capture_output=True,
-        text=True,
-        env={"HOME": str(home), "ANACONDA_ANON_USAGE_DEBUG": value, "PATH": "/usr/bin"},
-    )
+    result = _tool_with_debug(tmp_path, home, value)
     assert result.returncode == 0
     assert ("not a regular file" in result.stderr) is shown, result.stderr
 

@@ -439,26 +439,32 @@ print(json.dumps(answers))
 """
 
 
-def test_the_readers_table_is_what_conda_reads(conda: Conda, tmp_path: Path):
-    """Every form in test_condarc.py's table, read by this conda itself: set
-    or not, the value (or refused), and whether it is final."""
-    from test_condarc import READ
-
+def _conda_reads(oracle: str, texts: list[str], tmp_path: Path) -> list:
+    """What this conda's own Python answers (``oracle``) for each condarc
+    text, each in a home of its own, in one process."""
     homes = []
-    for index, text in enumerate(READ):
+    for index, text in enumerate(texts):
         home = tmp_path / f"case{index}"
         home.mkdir()
         (home / ".condarc").write_text(text, encoding="utf-8")
         homes.append(str(home))
     result = subprocess.run(
-        [str(Path(CONDA).parent / "python"), "-c", ORACLE],
+        [str(Path(CONDA).parent / "python"), "-c", oracle],
         input=json.dumps(homes),
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
         check=True,
     )
-    answers = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_the_readers_table_is_what_conda_reads(conda: Conda, tmp_path: Path):
+    """Every form in test_condarc.py's table, read by this conda itself: set
+    or not, the value (or refused), and whether it is final."""
+    from test_condarc import READ
+
+    answers = _conda_reads(ORACLE, list(READ), tmp_path)
     mismatches = []
     for (text, expected), (is_set, value, final) in zip(
         READ.items(), answers, strict=True
@@ -568,21 +574,7 @@ def test_the_reader_never_says_on_where_conda_says_off(conda: Conda, tmp_path: P
             for _ in range(400)
         }
     )
-    homes = []
-    for index, text in enumerate(texts):
-        home = tmp_path / f"case{index}"
-        home.mkdir()
-        (home / ".condarc").write_text(text, encoding="utf-8")
-        homes.append(str(home))
-    result = subprocess.run(
-        [str(Path(CONDA).parent / "python"), "-c", ORACLE_ANY],
-        input=json.dumps(homes),
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-        check=True,
-    )
-    answers = json.loads(result.stdout)
+    answers = _conda_reads(ORACLE_ANY, texts, tmp_path)
     compared = wrong = certain = 0
     problems = []
     for text, theirs in zip(texts, answers, strict=True):
