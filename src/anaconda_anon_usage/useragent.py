@@ -146,14 +146,10 @@ SYSTEM_TOKEN_VARIABLES = {
     "m": "ANACONDA_ANON_USAGE_MACHINE_TOKEN",
 }
 # file name (also with a leading dot) -> kind
-_SYSTEM_FILE_KINDS = {
-    "installer_token": "i",
-    ".installer_token": "i",
-    "org_token": "o",
-    ".org_token": "o",
-    "machine_token": "m",
-    ".machine_token": "m",
-}
+_SYSTEM_FILE_KINDS: dict[str, str] = {}
+for _kind, _name in SYSTEM_TOKEN_FILES.items():
+    _SYSTEM_FILE_KINDS[_name] = _SYSTEM_FILE_KINDS["." + _name] = _kind
+del _kind, _name
 
 
 def system_token_directories(root_prefix: str) -> list[str]:
