@@ -6,7 +6,7 @@ Usage: python benchmarks/plugin_overhead.py --conda /path/to/bin/conda [--runs 3
    and plugin machinery (and its root prefix, which conda always has by the
    time it sends a request), then (timed) reads ``context.user_agent``; the
    plugin variant does around it what conda does with a plugin on every
-   command: imports it, builds the parser of its subcommand (conda builds
+   command: imports it, builds the sub-parser of its subcommand (conda builds
    every subcommand's parser each time), runs its pre-command hook before
    and its post-command hook after (for ``conda search``). A third
    variant imports an empty plugin package (two empty modules, appended to
@@ -54,7 +54,8 @@ assert "anaconda_anon_usage" not in sys.modules
 # conda has built its own parser and sub-parsers before it builds a plugin's
 import argparse
 conda_parser = argparse.ArgumentParser()
-conda_parser.add_subparsers().add_parser("search").add_argument("-n", "--name")
+sub_parsers = conda_parser.add_subparsers()
+sub_parsers.add_parser("search").add_argument("-n", "--name")
 # Start both variants with no garbage-collection debt, so that a collection
 # conda's own allocations have made due does not land in the timed section.
 import gc
@@ -68,10 +69,20 @@ if with_plugin:
     from anaconda_anon_usage import plugin
     stages.append(time.perf_counter())
     # conda builds the parser of every subcommand, plugins' too, on every
-    # command (a sub-parser each, then the plugin's configure_parser)
+    # command: a sub-parser each, then the plugin's configure_parser if it
+    # has one (else the sub-parser hands over the arguments as typed)
     for subcommand in plugin.conda_subcommands():
+        parser = sub_parsers.add_parser(
+            subcommand.name,
+            description=subcommand.summary,
+            help=subcommand.summary,
+            add_help=False,
+        )
         if subcommand.configure_parser:
-            subcommand.configure_parser(argparse.ArgumentParser(add_help=False))
+            subcommand.configure_parser(parser)
+        else:
+            parser.greedy = True
+        parser.set_defaults(_plugin_subcommand=subcommand)
     stages.append(time.perf_counter())
     [hook] = plugin.conda_pre_commands()
     if "search" in hook.run_for:

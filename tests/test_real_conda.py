@@ -209,13 +209,12 @@ REPORT_LOADED = (
     "from conda.cli import main\n"
     "sys.exit(main())\n"
 )
-# What every command that sends tokens needs once the token files exist; the
-# subcommand's arguments because conda builds every subcommand's parser.
+# What every command that sends tokens needs once the token files exist (not
+# the subcommand's arguments: conda would build its parser on every command).
 HOT_MODULES = {
     "anaconda_anon_usage",
     "plugin",
     "conda_adapter",
-    "subcommand_args",
     "useragent",
     "tokens",
     "hostid",
@@ -252,12 +251,7 @@ def test_a_command_loads_only_what_it_uses(conda: Conda):
 )
 def test_tokens_off_loads_no_token_module(conda: Conda, off: dict[str, str]):
     loaded = modules_loaded_by_search(conda, **off)
-    assert loaded == {
-        "anaconda_anon_usage",
-        "plugin",
-        "conda_adapter",
-        "subcommand_args",
-    }
+    assert loaded == {"anaconda_anon_usage", "plugin", "conda_adapter"}
     assert conda.last_tokens() == {}
 
 
@@ -478,6 +472,27 @@ def test_anon_usage_subcommand_shows_what_is_sent(conda: Conda, tmp_path: Path):
     assert data["tokens"][2]["value"] == env_token
     missing = conda.run("anon-usage", "-n", "no-such-env", check=False)
     assert missing.returncode == 1 and "no conda environment" in missing.stderr
+
+
+def test_anon_usage_help_and_usage_errors_come_from_its_own_parser(
+    conda: Conda, home: Path
+):
+    """conda hands ``conda anon-usage`` its arguments as typed: its help,
+    and argparse's one-line usage errors, are still those of the subcommand."""
+    listed = conda.run("--help").stdout
+    assert "anon-usage" in listed and "Show, reset, or turn off" in listed
+    for flag in ("--help", "-h"):
+        shown = conda.run("anon-usage", flag)
+        assert shown.stdout.startswith("usage: conda anon-usage ")
+        assert "{reset,off,on}" in shown.stdout or "ACTION" in shown.stdout
+        assert "--environment" in shown.stdout
+    for args in (("bogus",), ("-n", "a", "-p", "/b"), ("--no-such-flag",)):
+        wrong = conda.run("anon-usage", *args, check=False)
+        assert wrong.returncode == 2, args
+        assert "usage: conda anon-usage" in wrong.stderr
+        assert "Traceback" not in wrong.stderr and wrong.stdout == ""
+    assert not (home / ".conda" / "aau_token").exists()
+    assert not (home / ".condarc").exists()
 
 
 def test_anon_usage_reset_gives_fresh_tokens(conda: Conda, tmp_path: Path):

@@ -2,8 +2,8 @@
 
 Presentation only: conda's view of the configuration comes from
 ``conda_settings``, the tokens from the core, the rendering from the CLI.
-Imported only when conda runs one of them (its command line, which conda
-builds on every command, is in ``subcommand_args``).
+Imported only when conda runs one of them; the subcommand's command line
+is in ``subcommand_args``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from . import conda_settings, hostid, tokens, tokenstore, useragent
@@ -155,11 +156,23 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
     return 2
 
 
-def run(args: argparse.Namespace | list[str]) -> int:
-    if isinstance(args, list):  # a conda that hands over raw arguments
-        parser = argparse.ArgumentParser(prog="conda anon-usage")
-        configure_parser(parser)
-        args = parser.parse_args(args)
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments of ``conda anon-usage`` as conda hands them over (as
+    typed: the subcommand has no parser in conda's); ``-n``/``-p`` then make
+    conda's context target that environment, as conda's own ``-n``/``-p`` do."""
+    parser = argparse.ArgumentParser(prog="conda anon-usage")
+    configure_parser(parser)
+    args = parser.parse_args(list(argv))
+    if args.name or args.prefix:
+        conda_settings.load_context(prefix=args.prefix, name=args.name)
+    return args
+
+
+def run(args: argparse.Namespace | Sequence[str]) -> int:
+    """``args``: the raw arguments, or a namespace conda's context already
+    reflects."""
+    if not isinstance(args, argparse.Namespace):
+        args = parse(args)
     if getattr(args, "name", None) and getattr(args, "prefix", None):
         # where argparse did not see both (a namespace made otherwise)
         return _usage_error(args, CONFLICT)

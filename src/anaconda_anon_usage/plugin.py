@@ -1,14 +1,16 @@
 """conda's entry point: hook registrations only.
 
 The user-agent work is in conda_adapter; ``conda anon-usage`` and the
-``conda doctor`` check are in controls, imported only when conda runs them
-(the subcommand's arguments, which conda builds on every command, are in
-subcommand_args).
+``conda doctor`` check are in controls, imported only when conda runs them.
+The subcommand gives conda no ``configure_parser``: conda builds every
+subcommand's parser on every command it runs, so ours would cost each
+command ~0.3 ms; without one, conda hands the subcommand its arguments as
+they were typed, and controls parses them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from conda import plugins
@@ -17,7 +19,7 @@ from conda.plugins import types
 from . import conda_adapter
 
 if TYPE_CHECKING:
-    from argparse import ArgumentParser, Namespace
+    from argparse import Namespace
 
 NAME = "anaconda-anon-usage"
 
@@ -40,15 +42,7 @@ def conda_post_commands() -> Iterator[types.CondaPostCommand]:
     )
 
 
-def _configure_parser(parser: ArgumentParser) -> None:
-    # conda calls this on every command, to build its whole parser: only the
-    # arguments are loaded then, the subcommand when it runs.
-    from . import subcommand_args
-
-    subcommand_args.configure_parser(parser)
-
-
-def _run(args: Namespace | list[str]) -> int:
+def _run(args: Namespace | Sequence[str]) -> int:
     from . import controls
 
     return controls.run(args)
@@ -66,7 +60,6 @@ def conda_subcommands() -> Iterator[types.CondaSubcommand]:
         name="anon-usage",
         summary="Show, reset, or turn off the anonymous usage tokens conda sends.",
         action=_run,
-        configure_parser=_configure_parser,
     )
 
 

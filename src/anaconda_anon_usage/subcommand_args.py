@@ -1,10 +1,8 @@
 """The command line of ``conda anon-usage``.
 
-conda builds the parser of every subcommand, plugins' too, on every command
-it runs; so this is all of ``conda anon-usage`` that other commands load,
-and it is one flat parser (sub-parsers per action would cost conda ~0.3 ms
-on every command). The subcommand itself (``controls``) is imported only
-when it runs.
+conda hands the subcommand its arguments as typed (the plugin gives conda
+no parser: conda would build it on every command it runs), and they are
+parsed here: one flat parser, ``-n``/``-p`` before or after the action.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ ACTION_HELP = (
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    # -n/-p go in conda's own namespace (before or after the action), so
-    # that conda's context targets that environment (its condarc included).
+    # -n/-p (before or after the action) then make conda's context target
+    # that environment, its condarc included (controls.parse).
     parser.description = SUMMARY
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-n", "--name", help="environment name")
