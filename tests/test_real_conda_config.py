@@ -626,6 +626,22 @@ def test_json_output_of_every_action_is_one_json_document(conda: Conda, home: Pa
     assert "no conda environment at" in json.loads(missing.stdout)["error"]
 
 
+def test_json_before_the_subcommand_is_honoured(conda: Conda, home: Path):
+    """``conda --json anon-usage ...``: conda's own ``--json``, before the
+    subcommand, asks for the same JSON as ``--json`` after it."""
+    shown = json.loads(conda.run("--json", "anon-usage").stdout)
+    assert [t["kind"] for t in shown["tokens"]][:2] == ["c", "s"]
+    off = json.loads(conda.run("--json", "anon-usage", "off").stdout)
+    assert off["anaconda_anon_usage"] is False and off["enabled"] is False
+    on = json.loads(conda.run("--json", "anon-usage", "on").stdout)
+    assert on["enabled"] is True
+    reset = json.loads(conda.run("--json", "anon-usage", "reset", "--client").stdout)
+    assert reset["success"] is True and reset["tokens"][0]["name"] == "client"
+    missing = conda.run("--json", "anon-usage", "-n", "no-such-env", check=False)
+    assert missing.returncode == 1
+    assert "no conda environment at" in json.loads(missing.stdout)["error"]
+
+
 @pytest.mark.parametrize(
     "args",
     [

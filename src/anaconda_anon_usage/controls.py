@@ -163,6 +163,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="conda anon-usage")
     configure_parser(parser)
     args = parser.parse_args(list(argv))
+    # conda's own --json, before the subcommand, asks for JSON too
+    args.json = args.json or bool(getattr(_context(), "json", False))
     if args.name or args.prefix:
         conda_settings.load_context(prefix=args.prefix, name=args.name)
     return args
