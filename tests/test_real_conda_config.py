@@ -626,6 +626,39 @@ def test_json_output_of_every_action_is_one_json_document(conda: Conda, home: Pa
     assert "no conda environment at" in json.loads(missing.stdout)["error"]
 
 
+@pytest.mark.parametrize("flag", ["-n", "-p", "--name=", "--prefix="])
+def test_an_empty_target_is_refused_not_taken_for_the_default_environment(
+    conda: Conda, root_prefix: Path, flag: str
+):
+    """``reset -n "$ENV"`` with ENV unset must not reset the base
+    environment's token: conda refuses an empty -n/-p for its own commands."""
+    conda.run("anon-usage", "reset", "--environment")
+    token = root_prefix / "etc" / "aau_token"
+    before = read_token(token)
+    args = [flag] if flag.endswith("=") else [flag, ""]
+    result = conda.run("anon-usage", "reset", "--environment", *args, check=False)
+    assert result.returncode != 0, result.stdout
+    assert "requires a value" in result.stderr
+    assert read_token(token) == before
+    shown = conda.run("anon-usage", *args, check=False)
+    assert shown.returncode != 0 and shown.stdout == ""
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_json_with_a_target_keeps_conda_errors_json(
+    conda: Conda, tmp_path: Path, where: str
+):
+    """-n/-p make conda's context target another environment; conda's own
+    errors after that (a read-only home for ``off``) stay JSON with --json."""
+    make_conda_env(tmp_path / "envs" / "x")
+    args = ["off", "--json", "-n", "x"] if where == "after" else ["off", "-n", "x"]
+    wrap = [] if where == "after" else ["--json"]
+    with read_only_mount(tmp_path / "rohome") as home:
+        result = conda.run(*wrap, "anon-usage", *args, check=False, HOME=str(home))
+    assert result.returncode == 1
+    assert "Read-only file system" in json.loads(result.stdout)["error"]
+
+
 def test_json_before_the_subcommand_is_honoured(conda: Conda, home: Path):
     """``conda --json anon-usage ...``: conda's own ``--json``, before the
     subcommand, asks for the same JSON as ``--json`` after it."""

@@ -27,8 +27,9 @@ class State(NamedTuple):
 
 
 def load_context(prefix: str | None = None, name: str | None = None) -> Any:
-    """conda's context for a target given as the tool's ``-p``/``-n``, read
-    from conda's search path (``$CONDA_PREFIX`` there is the target).
+    """conda's context for a target given as ``-p``/``-n`` of the tool or of
+    ``conda anon-usage``, read from conda's search path (``$CONDA_PREFIX``
+    there is the target).
 
     ``ImportError``: conda is not importable here.
     """
@@ -39,7 +40,14 @@ def load_context(prefix: str | None = None, name: str | None = None) -> Any:
     from conda.base.context import context, reset_context
 
     conda_adapter.register_parameter()
-    reset_context(argparse_args=Namespace(prefix=prefix, name=name))
+    # Inside a conda command, what its command line set (--json, -v...) stays.
+    given = {
+        key: value
+        for key, value in dict(getattr(context, "_argparse_args", None) or {}).items()
+        if not key.startswith("_")
+    }
+    given.update(prefix=prefix, name=name)
+    reset_context(argparse_args=Namespace(**given))
     return context
 
 

@@ -165,7 +165,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(list(argv))
     # conda's own --json, before the subcommand, asks for JSON too
     args.json = args.json or bool(getattr(_context(), "json", False))
-    if args.name or args.prefix:
+    if args.name is not None or args.prefix is not None:  # "" is conda's to refuse
         conda_settings.load_context(prefix=args.prefix, name=args.name)
     return args
 
