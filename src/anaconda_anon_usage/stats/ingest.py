@@ -28,7 +28,6 @@ import io
 import lzma
 import os
 import sys
-import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -243,31 +242,27 @@ class _Totals:
 
 
 class _Tokens:
-    """Keyed hashes of the token columns. sha256 runs in Python, so each
-    distinct value is hashed once: per chunk, and across chunks through a
-    cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
-    whatever the size of the log; a bigger cache kept growing the peak and
-    made each chunk's join with it dearer, for few more hits: sessions
-    rarely repeat across chunks). The cache is a polars table, looked up
-    with a join: only the values never seen before reach Python (a Python
-    dict instead costs more, the lookups being Python too)."""
-
-    CACHE_LIMIT = 50_000
+    """Keyed hashes of the token columns, each distinct value of a chunk
+    hashed once (sha256 runs in Python: the one Python loop of ingest).
+    Nothing is kept across chunks: sessions never repeat and clients and
+    environments too rarely for a cache to pay; looking values up in a
+    table of those seen before (a join per chunk and kind) cost more than
+    hashing them again (0.44-0.48 s against 0.38-0.40 s for the 382,000
+    distinct tokens of a 344 MB log), and memory stays flat."""
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
-        self.cache: dict[str, pl.DataFrame] = {}
-        self.lock = threading.Lock()
 
-    def _hash(self, kind: str, values: list[str]) -> pl.Series:
+    def _hash(self, kind: str, values: pl.Series) -> pl.Series:
         """``dataset.keyed_hash`` of each value, vectorised: big-endian
         signed, 0 -> 1."""
         copy = hashlib.sha256((self.dataset.key_hex + kind + "/").encode()).copy
         digests = []
-        for value in values:
+        append = digests.append
+        for value in values.cast(pl.Binary).to_list():  # UTF-8 bytes, as encode()
             digest = copy()
-            digest.update(value.encode())
-            digests.append(digest.digest()[:8])
+            digest.update(value)
+            append(digest.digest()[:8])
         return (
             pl.Series(digests, dtype=pl.Binary)
             .bin.reinterpret(dtype=pl.Int64, endianness="big")
@@ -277,26 +272,7 @@ class _Tokens:
     def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
         """(distinct non-empty values, their keyed hashes) of one kind."""
         distinct = values.filter(values.is_not_null() & (values != "")).unique()
-        frame = pl.DataFrame({"value": distinct})
-        with self.lock:  # the parse threads share the cache (tables are immutable)
-            known = self.cache.get(kind)
-        if known is None:
-            known = pl.DataFrame(schema={"value": pl.String, "hash": pl.Int64})
-        found = frame.join(known, on="value", how="left")
-        missing = found.get_column("hash").is_null()
-        new = found.get_column("value").filter(missing)
-        hashed = pl.DataFrame({"value": new, "hash": self._hash(kind, new.to_list())})
-        table = pl.concat([found.filter(~missing), hashed])
-        with self.lock:
-            current = self.cache.get(kind)
-            if current is None or len(current) + len(hashed) > self.CACHE_LIMIT:
-                self.cache[kind] = table
-            elif len(hashed):
-                merged = pl.concat([current, hashed])
-                if current is not known:  # another thread added values meanwhile
-                    merged = merged.unique("value", keep="first")
-                self.cache[kind] = merged
-        return table.get_column("value"), table.get_column("hash")
+        return distinct, self._hash(kind, distinct)
 
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
         old, new = self.mapping(kind, frame.get_column(column))
