@@ -311,23 +311,37 @@ def parse_chunk(
 
 
 def _agent_fields(agents: pl.Series) -> pl.DataFrame:
-    """Parse each distinct conda user-agent (as logged: escaped) once."""
+    """Parse each distinct conda user-agent (as logged: escaped) once.
+
+    Every agent here starts with ``conda/``, so its first part is never an
+    administrator part (``(?:^| )[iom]/`` can be `` [iom]/``, a literal the
+    regex engine finds fast) and the conda version is that first part after
+    its ``conda/``."""
     agent = pl.col("agent")
     parts = pl.col("parts")
-    has_admin = agent.str.contains(r"(?:^| )[iom]/")
+    has_admin = agent.str.contains(r" [iom]/")
     admin = (
         pl.when(has_admin)
         .then(parts)
         .otherwise(pl.lit([], pl.List(pl.String)))
         .list.eval(pl.element().filter(pl.element().str.contains(lf.ADMIN_PART)))
     )
-    frame = pl.DataFrame({"logged": agents}).with_columns(
-        _unescape(_logged(pl.col("logged"))).alias("agent")
-    )
+    # Only an agent holding a masked pair or a backslash changes when
+    # unescaped (``_logged``, then ``_unescape``): the rest are used as logged.
+    escaped = agents.str.contains(
+        "[" + MASKED_QUOTE + MASKED_BACKSLASH + "\\\\]"
+    ).arg_true()
+    unescaped = agents
+    if len(escaped):
+        changed = pl.DataFrame({"logged": agents.gather(escaped)}).select(
+            _unescape(_logged(pl.col("logged")))
+        )
+        unescaped = agents.clone().scatter(escaped, changed.to_series())
+    frame = pl.DataFrame({"logged": agents, "agent": unescaped})
     return frame.with_columns(agent.str.split(" ").alias("parts")).select(
         "logged",
         "agent",
-        agent.str.extract(r"^conda/([^ ]*)", 1).alias("conda_version"),
+        parts.list.first().str.slice(len("conda/")).alias("conda_version"),
         *(_positional(parts, n).alias(name) for n, name in POSITIONAL),
         *(
             _value_of_first(agent, pattern).alias(name)
