@@ -67,12 +67,7 @@ def current_stage(path: str) -> int:
 
     def one(block: bytes) -> int:
         fields = frames._fields(frames._split_lines(block))
-        fields = fields.join(
-            frames._timestamps(fields.get_column("time")),
-            on="time",
-            how="left",
-            maintain_order="left",
-        )
+        fields = fields.with_columns(frames._timestamps(fields.get_column("time")))
         valid = fields.filter(pl.col("timestamp").is_not_null())
         valid.select(
             pl.col("timestamp").min().alias("first"),
