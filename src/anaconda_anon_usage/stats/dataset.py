@@ -589,8 +589,11 @@ class PieceWriter:
 def _write_file(parts: list[pl.DataFrame], path: str) -> None:
     """zstd at level 1: files a few percent larger than at polars' default
     level, written in about 15% less time (most of a file's cost is encoding
-    the text columns, not compressing them)."""
+    the text columns, not compressing them). No column statistics: a file
+    holds one day (its partition says which) and readers select files by
+    their partition, so min/max/null counts would never prune anything;
+    leaving them out saves about 8% of the writing."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     pl.concat(parts, rechunk=True).write_parquet(
-        path, compression="zstd", compression_level=1
+        path, compression="zstd", compression_level=1, statistics=False
     )
