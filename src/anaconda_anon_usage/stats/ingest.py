@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 16 * 1024 * 1024
 LINE_TAIL = 64 * 1024  # where the end of a block's last line is looked for
 PARSERS = 2  # blocks parsed at once
+QUEUED = 1  # more blocks read ahead, waiting for a parser
 ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
@@ -366,8 +367,10 @@ def ingest_stream(
         writer.add(_stored(parsed.conda))
 
     # Parse blocks in worker threads (polars runs without the GIL) while this
-    # thread reads, hashes and writes: at most PARSERS + 1 blocks are in
-    # memory at once, and they are taken in order.
+    # thread reads, hashes and writes: at most PARSERS + QUEUED + 1 blocks
+    # are in memory at once, and they are taken in order. The QUEUED blocks
+    # read ahead let a parser start its next block as soon as it is done,
+    # instead of idling while this thread takes a result, reads and hashes.
     try:
         with ThreadPoolExecutor(max_workers=PARSERS) as parser:
             in_flight: collections.deque[Future[Chunk]] = collections.deque()
@@ -411,7 +414,7 @@ def ingest_stream(
                 in_flight.append(
                     parser.submit(parse_chunk, block, examples, tokens.agents)
                 )
-                if len(in_flight) >= PARSERS:
+                if len(in_flight) >= PARSERS + QUEUED:
                     take(in_flight.popleft().result())
             while in_flight:
                 take(in_flight.popleft().result())
