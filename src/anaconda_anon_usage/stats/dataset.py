@@ -564,15 +564,16 @@ class PieceWriter:
 
     def close(self) -> None:
         """Write what is still buffered and wait. These last files are
-        written two at a time: the reading is over, so the caller has
-        nothing else for the cores to do."""
+        written two at a time, beside the one still being written (the
+        last block's rows often fill one): the reading is over, so the
+        caller has nothing else for the cores to do."""
         try:
-            self._wait()
             files = [self._take(day) for day in sorted(self.buffers)]
-            if files:
-                with ThreadPoolExecutor(max_workers=CLOSING_WRITERS) as pool:
-                    for done in [pool.submit(_write_file, *file) for file in files]:
-                        done.result()
+            with ThreadPoolExecutor(max_workers=CLOSING_WRITERS) as pool:
+                writing = [pool.submit(_write_file, *file) for file in files]
+                self._wait()
+                for done in writing:
+                    done.result()
         finally:
             self._stop()
 
