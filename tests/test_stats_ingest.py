@@ -343,9 +343,9 @@ def test_growth_read_in_pieces_equals_reading_once(tmp_path: Path):
 
 
 def test_stored_token_hashes_are_the_contracts_keyed_hash(tmp_path: Path):
-    """Hashed once per distinct value of a chunk, vectorised: still exactly
-    ``dataset.keyed_hash``, negative values and all, and 0 for a token not
-    sent."""
+    """Hashed row by row in one Python loop, repeated values and all: still
+    exactly ``dataset.keyed_hash``, negative values and all, and 0 for a
+    token not sent."""
     db = RawDataset(str(tmp_path / "raw"), write=True)
     tokens = ingest._Tokens(db)
     rng = __import__("random").Random(3)
