@@ -6,7 +6,8 @@ Measures in the same run, on the same log, wall and CPU time (all threads):
 
 1. the parse stage as ``ingest`` runs it: blocks of 16 MiB, two at a time in
    threads, each cut into lines, split on its quotes (``frames._fields``),
-   each distinct time parsed once and joined back, conda rows kept;
+   each run of equal times parsed once (``frames._timestamps``), conda rows
+   kept;
 2. the same as ONE lazy polars plan over the file (``scan_csv``, the same
    fast path as expressions, a timestamp worked out on every line, the
    line counts, first and last time and hours beside the conda rows),
