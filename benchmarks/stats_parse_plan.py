@@ -183,7 +183,9 @@ def hash_ways(values: list[str]) -> dict[str, Callable[[], pl.Series]]:
     tokens = _Tokens(Fake())  # type: ignore[arg-type]
     sha256 = hashlib.sha256
     ways = {
-        "ingest's own (copied prefix per value)": lambda: tokens._hash("c", values),
+        "ingest's own (copied prefix per value)": lambda: tokens._hash(
+            "c", pl.Series(values, dtype=pl.String)
+        ),
         "hashlib, list comprehension": lambda: to_series(
             [sha256((prefix + v).encode()).digest()[:8] for v in values]
         ),
