@@ -564,15 +564,16 @@ class PieceWriter:
 
     def close(self) -> None:
         """Write what is still buffered and wait. These last files are
-        written two at a time: the reading is over, so the caller has
-        nothing else for the cores to do."""
+        written two at a time, beside the one still being written (the
+        last block's rows often fill one): the reading is over, so the
+        caller has nothing else for the cores to do."""
         try:
-            self._wait()
             files = [self._take(day) for day in sorted(self.buffers)]
-            if files:
-                with ThreadPoolExecutor(max_workers=CLOSING_WRITERS) as pool:
-                    for done in [pool.submit(_write_file, *file) for file in files]:
-                        done.result()
+            with ThreadPoolExecutor(max_workers=CLOSING_WRITERS) as pool:
+                writing = [pool.submit(_write_file, *file) for file in files]
+                self._wait()
+                for done in writing:
+                    done.result()
         finally:
             self._stop()
 
@@ -589,8 +590,11 @@ class PieceWriter:
 def _write_file(parts: list[pl.DataFrame], path: str) -> None:
     """zstd at level 1: files a few percent larger than at polars' default
     level, written in about 15% less time (most of a file's cost is encoding
-    the text columns, not compressing them)."""
+    the text columns, not compressing them). No column statistics: a file
+    holds one day (its partition says which) and readers select files by
+    their partition, so min/max/null counts would never prune anything;
+    leaving them out saves about 8% of the writing."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     pl.concat(parts, rechunk=True).write_parquet(
-        path, compression="zstd", compression_level=1
+        path, compression="zstd", compression_level=1, statistics=False
     )

@@ -28,7 +28,6 @@ import io
 import lzma
 import os
 import sys
-import threading
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
 CHUNK_BYTES = 16 * 1024 * 1024
 LINE_TAIL = 64 * 1024  # where the end of a block's last line is looked for
 PARSERS = 2  # blocks parsed at once
+QUEUED = 1  # more blocks read ahead, waiting for a parser
 ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
 QUICK_KEY_BYTES = 1024 * 1024
 SECONDS_PER_DAY = 86400
@@ -243,64 +243,41 @@ class _Totals:
 
 
 class _Tokens:
-    """Keyed hashes of the token columns. sha256 runs in Python, so each
-    distinct value is hashed once: per chunk, and across chunks through a
-    cache of at most ``CACHE_LIMIT`` values per kind (memory stays bounded
-    whatever the size of the log; a bigger cache kept growing the peak and
-    made each chunk's join with it dearer, for few more hits: sessions
-    rarely repeat across chunks). The cache is a polars table, looked up
-    with a join: only the values never seen before reach Python (a Python
-    dict instead costs more, the lookups being Python too)."""
-
-    CACHE_LIMIT = 50_000
+    """Keyed hashes of the token columns of a chunk's table of distinct
+    user-agents, row by row (sha256 runs in Python: the one Python loop of
+    ingest). Most agents carry their own session, so a token repeats little
+    among them: hashing every row (10% more hashes on the benchmark log)
+    costs less than finding the distinct values and mapping their hashes
+    back. Nothing is kept across chunks: sessions never repeat and clients
+    and environments too rarely for a cache to pay; looking values up in a
+    table of those seen before (a join per chunk and kind) cost more than
+    hashing them again, and memory stays flat."""
 
     def __init__(self, dataset: RawDataset) -> None:
         self.dataset = dataset
-        self.cache: dict[str, pl.DataFrame] = {}
-        self.lock = threading.Lock()
 
-    def _hash(self, kind: str, values: list[str]) -> pl.Series:
+    def _hash(self, kind: str, values: pl.Series) -> pl.Series:
         """``dataset.keyed_hash`` of each value, vectorised: big-endian
         signed, 0 -> 1."""
         copy = hashlib.sha256((self.dataset.key_hex + kind + "/").encode()).copy
         digests = []
-        for value in values:
+        append = digests.append
+        for value in values.cast(pl.Binary).to_list():  # UTF-8 bytes, as encode()
             digest = copy()
-            digest.update(value.encode())
-            digests.append(digest.digest()[:8])
+            digest.update(value)
+            append(digest.digest()[:8])
         return (
             pl.Series(digests, dtype=pl.Binary)
             .bin.reinterpret(dtype=pl.Int64, endianness="big")
             .replace(0, 1)
         )
 
-    def mapping(self, kind: str, values: pl.Series) -> tuple[pl.Series, pl.Series]:
-        """(distinct non-empty values, their keyed hashes) of one kind."""
-        distinct = values.filter(values.is_not_null() & (values != "")).unique()
-        frame = pl.DataFrame({"value": distinct})
-        with self.lock:  # the parse threads share the cache (tables are immutable)
-            known = self.cache.get(kind)
-        if known is None:
-            known = pl.DataFrame(schema={"value": pl.String, "hash": pl.Int64})
-        found = frame.join(known, on="value", how="left")
-        missing = found.get_column("hash").is_null()
-        new = found.get_column("value").filter(missing)
-        hashed = pl.DataFrame({"value": new, "hash": self._hash(kind, new.to_list())})
-        table = pl.concat([found.filter(~missing), hashed])
-        with self.lock:
-            current = self.cache.get(kind)
-            if current is None or len(current) + len(hashed) > self.CACHE_LIMIT:
-                self.cache[kind] = table
-            elif len(hashed):
-                merged = pl.concat([current, hashed])
-                if current is not known:  # another thread added values meanwhile
-                    merged = merged.unique("value", keep="first")
-                self.cache[kind] = merged
-        return table.get_column("value"), table.get_column("hash")
-
     def column(self, frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
-        old, new = self.mapping(kind, frame.get_column(column))
-        return pl.col(column).replace_strict(old, new, default=0, return_dtype=pl.Int64)
+        """The keyed hash of each row's token of one kind; 0 where none was
+        sent (null or empty)."""
+        hashed = self._hash(kind, frame.get_column(column).fill_null(""))
+        sent = pl.col(column).is_not_null() & (pl.col(column) != "")
+        return pl.when(sent).then(pl.lit(hashed)).otherwise(pl.lit(0, pl.Int64))
 
     def admin(self, frame: pl.DataFrame) -> pl.Expr:
         mapping = {
@@ -390,8 +367,10 @@ def ingest_stream(
         writer.add(_stored(parsed.conda))
 
     # Parse blocks in worker threads (polars runs without the GIL) while this
-    # thread reads, hashes and writes: at most PARSERS + 1 blocks are in
-    # memory at once, and they are taken in order.
+    # thread reads, hashes and writes: at most PARSERS + QUEUED + 1 blocks
+    # are in memory at once, and they are taken in order. The QUEUED blocks
+    # read ahead let a parser start its next block as soon as it is done,
+    # instead of idling while this thread takes a result, reads and hashes.
     try:
         with ThreadPoolExecutor(max_workers=PARSERS) as parser:
             in_flight: collections.deque[Future[Chunk]] = collections.deque()
@@ -435,7 +414,7 @@ def ingest_stream(
                 in_flight.append(
                     parser.submit(parse_chunk, block, examples, tokens.agents)
                 )
-                if len(in_flight) >= PARSERS:
+                if len(in_flight) >= PARSERS + QUEUED:
                     take(in_flight.popleft().result())
             while in_flight:
                 take(in_flight.popleft().result())
