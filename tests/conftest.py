@@ -38,20 +38,25 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def read_only_mount(path: Path) -> Iterator[Path]:
-    """Mount an empty read-only tmpfs on ``path`` (root ignores file modes)."""
+def tmpfs_mount(path: Path, options: str) -> Iterator[Path]:
+    """Mount an empty tmpfs with ``options`` on ``path`` (skip where not allowed)."""
     path.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro", "tmpfs", str(path)],
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {result.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs ({options}) here: {result.stderr.strip()}")
     try:
         yield path
     finally:
         subprocess.run(["umount", str(path)], check=False)
+
+
+def read_only_mount(path: Path) -> contextlib.AbstractContextManager[Path]:
+    """An empty read-only tmpfs on ``path`` (root ignores file modes)."""
+    return tmpfs_mount(path, "ro")
 
 
 @contextlib.contextmanager

@@ -431,3 +431,33 @@ def test_blocks_of_a_plain_file_are_read_whole(
         assert b"".join(found) == data
         assert all(found) and all(block.endswith(b"\n") for block in found[:-1])
         assert reader.count == sum(counted) == len(data)
+
+
+@pytest.mark.parametrize("rows_per_file", [None, 300], ids=["at-close", "mid-read"])
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch, capsys, rows_per_file: int | None
+):
+    """polars reports a full disk as its own error, not an OSError: ingest
+    ended in a traceback (writing the last files, or a file while reading)."""
+    from conftest import tmpfs_mount
+
+    from anaconda_anon_usage.stats import cli
+    from anaconda_anon_usage.stats.synthetic import generate
+
+    if rows_per_file:
+        monkeypatch.setattr(ingest, "ROWS_PER_FILE", rows_per_file)
+    logs = tmp_path / "logs"
+    generate(str(logs), weeks=2, clients=3000, seed=4)
+    files = sorted(str(p) for p in logs.glob("*.log"))
+    with tmpfs_mount(tmp_path / "full", "size=256k") as full:
+        code = cli.main(["ingest", "--raw", str(full / "raw"), *files])
+        out = capsys.readouterr().out
+        assert code == 1
+        assert "skipped: [Errno 28] No space left on device" in out
+        staging = full / "raw" / "_staging"
+        assert not staging.exists() or not any(staging.iterdir())
+        if (full / "raw" / "key").exists():  # what was committed reads whole
+            db = RawDataset(str(full / "raw"))
+            assert len(db.requests(-(10**6), 10**6)) == sum(
+                entry.conda_requests for entry in db.ledger()
+            )

@@ -595,6 +595,15 @@ def _write_file(parts: list[pl.DataFrame], path: str) -> None:
     their partition, so min/max/null counts would never prune anything;
     leaving them out saves about 8% of the writing."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    pl.concat(parts, rechunk=True).write_parquet(
-        path, compression="zstd", compression_level=1, statistics=False
-    )
+    try:
+        pl.concat(parts, rechunk=True).write_parquet(
+            path, compression="zstd", compression_level=1, statistics=False
+        )
+    except pl.exceptions.ComputeError as error:
+        # polars reports the file system's refusal (a full disk, a quota) as
+        # its own error: made an OSError again, which ingest reports per file
+        found = re.search(r"\(os error (\d+)\)", str(error))
+        if found is None:
+            raise
+        code = int(found[1])
+        raise OSError(code, os.strerror(code), path) from None
