@@ -396,3 +396,22 @@ def test_local_masters_get_few_shuffle_partitions():
     assert local_cores("local[*]") == (os.cpu_count() or 1)
     for cluster in ("yarn", "spark://host:7077", "k8s://https://h:443", ""):
         assert local_cores(cluster) is None
+
+
+def test_a_full_disk_is_one_line_per_log(spark, tmp_path: Path, capsys):
+    """Spark's write failing (a full disk) ended in a Python traceback."""
+    from conftest import tmpfs_mount
+
+    logs = tmp_path / "logs"
+    generate(str(logs), weeks=2, clients=3000, seed=4)
+    files = sorted(str(p) for p in logs.glob("*.log"))
+    with tmpfs_mount(tmp_path / "full", "size=256k") as full:
+        code = main(["ingest", *SPARK, "--raw", str(full / "raw"), *files])
+        captured = capsys.readouterr()
+        assert code == 1
+        assert "Traceback" not in captured.out + captured.err
+        for name in files:
+            assert f"{name}: skipped: No space left on device" in captured.out
+        assert ds.RawDataset(str(full / "raw")).ledger() == []
+        staging = full / "raw" / "_staging"
+        assert not staging.exists() or not any(staging.iterdir())

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
@@ -394,11 +395,30 @@ def run(
     dataset: RawDataset,
     sources: Sequence[Source],
     report: Callable[[FileResult], None],
-) -> None:
+) -> bool:
     """Parse, hash and stage the sources, ``BATCH`` logs per Spark job; commit
-    each source as its own piece (a failure commits none of its batch)."""
+    each source as its own piece (a failure commits none of its batch).
+    False when a batch could not be written."""
+    ok = True
     for start in range(0, len(sources), BATCH):
-        _run_batch(spark, dataset, sources[start : start + BATCH], report)
+        ok = _run_batch(spark, dataset, sources[start : start + BATCH], report) and ok
+    return ok
+
+
+def _root_cause(error: BaseException) -> str:
+    """What went wrong at the bottom of a JVM error (``No space left on
+    device``), not Spark's task-failure wrapper around it."""
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    causes = [
+        line.split("Caused by: ", 1)[1]
+        for line in str(error).splitlines()
+        if "Caused by: " in line
+    ]
+    if causes:
+        deepest = causes[-1]
+        return deepest.split(": ", 1)[1].strip() if ": " in deepest else deepest
+    return _first_line(error)
 
 
 def _run_batch(
@@ -406,11 +426,13 @@ def _run_batch(
     dataset: RawDataset,
     sources: Sequence[Source],
     report: Callable[[FileResult], None],
-) -> None:
+) -> bool:
     """One Spark job reads, parses, hashes and writes the sources' conda
-    requests and counts their lines on the way; then the driver commits."""
+    requests and counts their lines on the way; then the driver commits.
+    Where the job or a commit fails (a full disk), each log not committed
+    is reported as skipped, with the reason, and read again next time."""
     if not sources:
-        return
+        return True
     committed: set[str] = set()
     batch = dataset.new_piece()  # where Spark writes; split by piece after
     try:
@@ -450,11 +472,18 @@ def _run_batch(
                     tuple(examples.get(index, [])[:EXAMPLES]),
                 )
             )
+    except (Py4JJavaError, OSError) as error:
+        reason = _root_cause(error)
+        for source in sources:
+            if source.piece is None or source.piece.id not in committed:
+                report(FileResult(source.name, f"skipped: {reason}"))
+        return False
     finally:
         shutil.rmtree(batch.staging, ignore_errors=True)
         for source in sources:
             if source.piece is not None and source.piece.id not in committed:
                 dataset.abandon(source.piece)
+    return True
 
 
 def ingest(
@@ -495,5 +524,4 @@ def ingest(
                 report(FileResult(item.name, "skipped: already ingested"))
             else:
                 sources.append(item)
-    run(spark, dataset, sources, report)
-    return ok
+    return run(spark, dataset, sources, report) and ok
