@@ -51,7 +51,9 @@ def tmpfs_mount(path: Path, options: str) -> Iterator[Path]:
     try:
         yield path
     finally:
-        subprocess.run(["umount", str(path)], check=False)
+        # lazily where something still holds a file there (a JVM's writer)
+        if subprocess.run(["umount", str(path)], capture_output=True).returncode:
+            subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def read_only_mount(path: Path) -> contextlib.AbstractContextManager[Path]:
