@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+# ``conda anon-usage``: in conda's command list (plugin) and its own help
+# (subcommand_args)
+SUBCOMMAND_SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
+
 DEBUG_VARIABLE = "ANACONDA_ANON_USAGE_DEBUG"
 # values of DO_NOT_TRACK and of the debug variable that ask for nothing (any
 # other value does), compared stripped and in lower case

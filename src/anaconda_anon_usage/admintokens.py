@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 
 from . import debug
-from .tokens import TOKEN_ALPHABET, Status, read_bytes
+from .tokens import TOKEN_ALPHABET, read_bytes
 
 SYSTEM_TOKEN_MAX_LENGTH = 36
-KIND_ORDER = "iom"  # as in useragent.KIND_ORDER
 
 
 def is_valid_system_token(value: str) -> bool:
@@ -26,28 +25,28 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def read_small_text(path: str) -> tuple[str | None, str, bool]:
-    """(text, reason, missing): a small UTF-8 text file's content, or None and
-    why not. Binary, huge, non-regular or unreadable files are refused."""
-    data, reason, status, _ = read_bytes(path)
+def read_small_text(path: str) -> tuple[str | None, str]:
+    """(text, reason): a small UTF-8 text file's content, or None and why
+    not. Binary, huge, non-regular or unreadable files are refused."""
+    data, reason, _, _ = read_bytes(path)
     if data is None:
-        return None, reason, status == Status.MISSING
+        return None, reason
     if b"\0" in data:
-        return None, "not a text file", False
+        return None, "not a text file"
     try:
-        return data.decode("utf-8"), "", False
+        return data.decode("utf-8"), ""
     except UnicodeDecodeError:
-        return None, "not a text file", False
+        return None, "not a text file"
 
 
 def read_values(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, str]]:
-    """(kind, value, source) for each valid value, in kind order, from
+    """(kind, value, source) for each distinct valid value, in the order of
     ``found``: (kind, variable name or file path, is a file), in the order
     they are read. Invalid values are dropped and named in debug output."""
     kept: dict[tuple[str, str], tuple[str, str, str]] = {}
     for kind, where, is_file in found:
         if is_file:
-            raw, reason, _ = read_small_text(where)
+            raw, reason = read_small_text(where)
             if raw is None:
                 debug("dropping %s: %s", where, reason)
                 continue
@@ -59,4 +58,4 @@ def read_values(found: list[tuple[str, str, bool]]) -> list[tuple[str, str, str]
             debug("dropping %s token from %s: not 1-36 of [A-Za-z0-9_-]", kind, source)
             continue
         kept.setdefault((kind, value), (kind, value, source))
-    return sorted(kept.values(), key=lambda token: KIND_ORDER.index(token[0]))
+    return list(kept.values())

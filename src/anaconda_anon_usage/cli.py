@@ -155,13 +155,17 @@ class TargetError(Exception):
     pass
 
 
-def _error(message: str, as_json: bool) -> int:
+def print_error(message: str, as_json: bool, prefix: str) -> None:
     """One line on stderr; with ``--json``, one JSON document on stdout
-    instead (as ``conda anon-usage --json`` gives)."""
+    instead (the tool and ``conda anon-usage`` alike)."""
     if as_json:
         print(json.dumps({"success": False, "error": message}, indent=2))
     else:
-        print(f"anaconda-anon-usage: {message}", file=sys.stderr)
+        print(f"{prefix}{message}", file=sys.stderr)
+
+
+def _error(message: str, as_json: bool) -> int:
+    print_error(message, as_json, "anaconda-anon-usage: ")
     return 1
 
 

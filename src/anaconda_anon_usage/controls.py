@@ -14,12 +14,11 @@ import errno
 import io
 import json
 import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from . import conda_settings, hostid, tokens, tokenstore, useragent
-from .cli import render, report
+from .cli import print_error, render, report
 from .subcommand_args import configure_parser
 
 CONFLICT = "argument -p/--prefix: not allowed with argument -n/--name"
@@ -36,11 +35,11 @@ def _missing_target(args: argparse.Namespace, prefix: str) -> bool:
     """An environment named with -n/-p that does not exist is an error."""
     named = getattr(args, "name", None) or getattr(args, "prefix", None)
     if named and not tokens.is_conda_environment(prefix):
-        message = f"no conda environment at {prefix}"
-        if getattr(args, "json", False):  # stdout stays one JSON document
-            _print_json({"success": False, "error": message})
-        else:
-            print(f"conda anon-usage: {message}", file=sys.stderr)
+        print_error(
+            f"no conda environment at {prefix}",
+            getattr(args, "json", False),  # stdout stays one JSON document
+            "conda anon-usage: ",
+        )
         return True
     return False
 
@@ -149,10 +148,7 @@ def switch(value: bool, as_json: bool = False) -> int:
 def _usage_error(args: argparse.Namespace, message: str) -> int:
     """A usage error found after argparse: one line on stderr, or with
     ``--json`` one JSON document on stdout (as for a missing environment)."""
-    if getattr(args, "json", False):
-        _print_json({"success": False, "error": message})
-    else:
-        print(f"conda anon-usage: error: {message}", file=sys.stderr)
+    print_error(message, getattr(args, "json", False), "conda anon-usage: error: ")
     return 2
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from conda import plugins
 from conda.plugins import types
 
-from . import conda_adapter
+from . import SUBCOMMAND_SUMMARY, conda_adapter
 
 if TYPE_CHECKING:
     from argparse import Namespace
@@ -58,7 +58,7 @@ def _health_check(prefix: str, verbose: bool) -> None:
 def conda_subcommands() -> Iterator[types.CondaSubcommand]:
     yield types.CondaSubcommand(
         name="anon-usage",
-        summary="Show, reset, or turn off the anonymous usage tokens conda sends.",
+        summary=SUBCOMMAND_SUMMARY,
         action=_run,
     )
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-SUMMARY = "Show, reset, or turn off the anonymous usage tokens conda sends."
+from . import SUBCOMMAND_SUMMARY
+
 ACTIONS = ("reset", "off", "on")
 ACTION_HELP = (
     "reset: replace tokens with fresh ones (--client, --environment: only "
@@ -20,7 +21,7 @@ ACTION_HELP = (
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     # -n/-p (before or after the action) then make conda's context target
     # that environment, its condarc included (controls.parse).
-    parser.description = SUMMARY
+    parser.description = SUBCOMMAND_SUMMARY
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-n", "--name", help="environment name")
     where.add_argument("-p", "--prefix", help="environment path")

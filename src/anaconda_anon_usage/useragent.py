@@ -215,6 +215,7 @@ def system_tokens(root_prefix: str) -> list[Token]:
     kept = []
     for kind, value, source in admintokens.read_values(found):
         kept.append(Token(kind, value, source))
+    kept.sort(key=lambda token: KIND_ORDER.index(token.kind))
     return kept
 
 
