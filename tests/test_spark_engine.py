@@ -310,7 +310,8 @@ def test_approximate_needs_the_spark_engine(runs, capsys):
 def test_the_keyed_hash_is_the_same_in_spark(spark):
     import random
 
-    from anaconda_anon_usage.stats.spark.ingest import TOKENS, with_hashes
+    from anaconda_anon_usage.stats.dataset import TOKEN_KINDS as TOKENS
+    from anaconda_anon_usage.stats.spark.ingest import with_hashes
 
     rng = random.Random(5)
     key = rng.randbytes(32).hex()

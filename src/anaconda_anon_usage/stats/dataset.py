@@ -147,6 +147,24 @@ def keyed_hash(key_hex: str, kind: str, value: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True) or 1
 
 
+# The tokens of a conda request stored as keyed hashes: column -> kind.
+TOKEN_KINDS = {"client": "c", "session": "s", "environment": "e"}
+
+
+def keyed_digests(key_hex: str, kind: str, values: Iterable[bytes]) -> list[bytes]:
+    """The first 8 bytes of ``keyed_hash``'s sha256 for many values of one
+    kind (UTF-8 bytes), the key's part hashed once: read big-endian and
+    signed, 0 made 1, they are the stored hashes."""
+    copy = hashlib.sha256((key_hex + kind + "/").encode()).copy
+    digests = []
+    append = digests.append
+    for value in values:
+        digest = copy()
+        digest.update(value)
+        append(digest.digest()[:8])
+    return digests
+
+
 def _fsync_dir(path: str) -> None:
     with contextlib.suppress(OSError):
         descriptor = os.open(path, os.O_RDONLY)
@@ -304,13 +322,12 @@ class RawDataset:
 
     def hash_tokens(self, kind: str, values: Iterable[str]) -> dict[str, int]:
         """``hash_token`` for many values of one kind at once."""
-        prefix = hashlib.sha256((self.key_hex + kind + "/").encode())
-        result = {}
-        for value in values:
-            digest = prefix.copy()
-            digest.update(value.encode())
-            result[value] = int.from_bytes(digest.digest()[:8], "big", signed=True) or 1
-        return result
+        values = list(values)
+        digests = keyed_digests(self.key_hex, kind, [v.encode() for v in values])
+        return {
+            value: int.from_bytes(digest, "big", signed=True) or 1
+            for value, digest in zip(values, digests, strict=True)
+        }
 
     # ---- the ledger ----------------------------------------------------
 

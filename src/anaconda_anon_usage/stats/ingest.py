@@ -36,7 +36,15 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import polars as pl
 
-from .dataset import LedgerEntry, Piece, PieceWriter, RawDataset, hour_ranges
+from .dataset import (
+    TOKEN_KINDS,
+    LedgerEntry,
+    Piece,
+    PieceWriter,
+    RawDataset,
+    hour_ranges,
+    keyed_digests,
+)
 from .frames import Chunk, parse_chunk
 
 if TYPE_CHECKING:
@@ -259,13 +267,10 @@ class _Tokens:
     def _hash(self, kind: str, values: pl.Series) -> pl.Series:
         """``dataset.keyed_hash`` of each value, vectorised: big-endian
         signed, 0 -> 1."""
-        copy = hashlib.sha256((self.dataset.key_hex + kind + "/").encode()).copy
-        digests = []
-        append = digests.append
-        for value in values.cast(pl.Binary).to_list():  # UTF-8 bytes, as encode()
-            digest = copy()
-            digest.update(value)
-            append(digest.digest()[:8])
+        # UTF-8 bytes, as encode()
+        digests = keyed_digests(
+            self.dataset.key_hex, kind, values.cast(pl.Binary).to_list()
+        )
         return (
             pl.Series(digests, dtype=pl.Binary)
             .bin.reinterpret(dtype=pl.Int64, endianness="big")
@@ -298,14 +303,15 @@ class _Tokens:
         joined to the requests: far fewer rows than requests)."""
         if agents.is_empty():
             return agents.with_columns(
-                pl.col("client", "session", "environment").cast(pl.Int64),
+                pl.col(*TOKEN_KINDS).cast(pl.Int64),
                 pl.col("admin").cast(pl.String),
             )
         agents = agents.with_columns(pl.col("admin").list.join(" "))
         return agents.with_columns(
-            self.column(agents, "client", "c").alias("client"),
-            self.column(agents, "session", "s").alias("session"),
-            self.column(agents, "environment", "e").alias("environment"),
+            *(
+                self.column(agents, name, kind).alias(name)
+                for name, kind in TOKEN_KINDS.items()
+            ),
             self.admin(agents).alias("admin"),
         )
 

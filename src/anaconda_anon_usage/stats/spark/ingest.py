@@ -38,9 +38,9 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from .. import ingest as local
-from ..dataset import TEXT_FIELDS, LedgerEntry, RawDataset, hour_ranges
+from ..dataset import TEXT_FIELDS, TOKEN_KINDS, LedgerEntry, RawDataset, hour_ranges
 from ..ingest import FileResult
-from .parse import classify, read_lines, request_fields
+from .parse import _add, classify, read_lines, request_fields
 
 EXAMPLES = 5
 # Logs per Spark job: each adds a few counts to what every line is checked for.
@@ -63,9 +63,6 @@ class Source:
     piece: Any = None
 
 
-TOKENS = {"client": "c", "session": "s", "environment": "e"}
-
-
 def _number(text: Column) -> Column:
     """The first 8 bytes of sha256 of the text as a signed 64-bit number
     (0 still possible); null for null."""
@@ -80,24 +77,22 @@ def _nonzero(number: Column) -> Column:
 
 
 def with_hashes(frame: DataFrame, key_hex: str) -> DataFrame:
-    """``frame`` with its token columns (``TOKENS``: 0 for no token) and
+    """``frame`` with its token columns (``TOKEN_KINDS``: 0 for no token) and
     ``admin`` (each ``K/V`` token's hash, joined by spaces) replaced by the
     contract's keyed hashes; one ``sha2`` per token."""
-    numbers = frame.select(
-        "*",
-        *(
-            _number(F.concat(F.lit(key_hex + kind + "/"), F.col(name))).alias(
-                f"_h_{name}"
-            )
-            for name, kind in TOKENS.items()
-        ),
-        F.transform(
+    numbers = _add(
+        frame,
+        **{
+            f"_h_{name}": _number(F.concat(F.lit(key_hex + kind + "/"), F.col(name)))
+            for name, kind in TOKEN_KINDS.items()
+        },
+        _h_admin=F.transform(
             F.col("admin"), lambda part: _number(F.concat(F.lit(key_hex), part))
-        ).alias("_h_admin"),
+        ),
     )
 
     def column(name: str) -> Column:
-        if name in TOKENS:
+        if name in TOKEN_KINDS:
             number = F.col(f"_h_{name}")
             value = F.when(number.isNull(), F.lit(0).cast("long"))
             return value.otherwise(_nonzero(number)).alias(name)
@@ -110,15 +105,16 @@ def with_hashes(frame: DataFrame, key_hex: str) -> DataFrame:
 
 
 def stored(parsed: DataFrame, key_hex: str) -> DataFrame:
-    """Conda requests as the dataset stores them (contract column types)."""
+    """Conda requests (``parsed``: conda lines only) as the dataset stores
+    them (contract column types)."""
     day = F.floor(F.col("timestamp") / 86400).cast("int")
-    conda = with_hashes(parsed.filter(F.col("line_kind") == "conda"), key_hex)
+    conda = with_hashes(parsed, key_hex)
     return conda.select(
         "source",
         day.alias("day"),
         F.col("status").cast("short").alias("status"),
         *(F.col(name) for name in TEXT_FIELDS),
-        *(F.col(name) for name in TOKENS),
+        *(F.col(name) for name in TOKEN_KINDS),
         "admin",
         F.date_format(
             F.date_add(F.lit("1970-01-01").cast("date"), day), "yyyy-MM-dd"
@@ -408,8 +404,6 @@ def run(
 def _root_cause(error: BaseException) -> str:
     """What went wrong at the bottom of a JVM error (``No space left on
     device``), not Spark's task-failure wrapper around it."""
-    if isinstance(error, OSError):
-        return error.strerror or str(error)
     causes = [
         line.split("Caused by: ", 1)[1]
         for line in str(error).splitlines()
@@ -434,8 +428,9 @@ def _run_batch(
     if not sources:
         return True
     committed: set[str] = set()
-    batch = dataset.new_piece()  # where Spark writes; split by piece after
+    batch = None
     try:
+        batch = dataset.new_piece()  # where Spark writes; split by piece after
         for source in sources:
             source.piece = dataset.new_piece()
         keep = ("source",)
@@ -473,13 +468,14 @@ def _run_batch(
                 )
             )
     except (Py4JJavaError, OSError) as error:
-        reason = _root_cause(error)
+        reason = str(error) if isinstance(error, OSError) else _root_cause(error)
         for source in sources:
             if source.piece is None or source.piece.id not in committed:
                 report(FileResult(source.name, f"skipped: {reason}"))
         return False
     finally:
-        shutil.rmtree(batch.staging, ignore_errors=True)
+        if batch is not None:
+            shutil.rmtree(batch.staging, ignore_errors=True)
         for source in sources:
             if source.piece is not None and source.piece.id not in committed:
                 dataset.abandon(source.piece)
