@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anaconda_anon_usage import useragent
+from anaconda_anon_usage import pending
 
 CLEARED_VARIABLES = (
     "CONDA_PREFIX",
@@ -33,7 +33,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(useragent, "_pending", {})
+    monkeypatch.setattr(pending, "_pending", {})
     return home
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anaconda_anon_usage import hostid, tokens
+from anaconda_anon_usage import tokens
 from anaconda_anon_usage.tokens import load_or_create, read_token_file
 
 MACHINE_ID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
@@ -18,8 +18,8 @@ MACHINE_ID = "3d1219c7c4c5404aaa1f6d2a48adfda4"
 
 def test_same_machine_keeps_its_token_another_renews(tmp_path: Path):
     path = str(tmp_path / "aau_token")
-    on_a = hostid.host_annotation("linux:machine-a")
-    on_b = hostid.host_annotation("linux:machine-b")
+    on_a = tokens.host_annotation("linux:machine-a")
+    on_b = tokens.host_annotation("linux:machine-b")
     first = load_or_create(path, annotate=on_a)
     assert load_or_create(path, annotate=on_a) == first
     second = load_or_create(path, annotate=on_b)
@@ -30,17 +30,17 @@ def test_same_machine_keeps_its_token_another_renews(tmp_path: Path):
 def test_the_tag_reveals_nothing_and_is_salted_by_the_token(tmp_path: Path):
     identity = f"linux:{MACHINE_ID}:myhost"
     path = tmp_path / "aau_token"
-    token = load_or_create(str(path), annotate=hostid.host_annotation(identity))
+    token = load_or_create(str(path), annotate=tokens.host_annotation(identity))
     text = path.read_text()
     assert MACHINE_ID not in text and "myhost" not in text
-    tag = read_token_file(str(path)).annotations[hostid.HOST_KEY]
-    assert tag == hostid.host_tag(token, identity)
-    assert hostid.host_tag(tokens.new_token(), identity) != tag
+    tag = read_token_file(str(path)).annotations[tokens.HOST_KEY]
+    assert tag == tokens.host_tag(token, identity)
+    assert tokens.host_tag(tokens.new_token(), identity) != tag
 
 
 def test_no_identity_means_no_tie(tmp_path: Path):
     path = str(tmp_path / "aau_token")
-    token = load_or_create(path, annotate=hostid.host_annotation(None))
+    token = load_or_create(path, annotate=tokens.host_annotation(None))
     assert Path(path).read_text() == token + "\n"
 
 
@@ -52,8 +52,8 @@ def test_linux_identity_is_read_without_a_subprocess(monkeypatch):
         raise AssertionError("a subprocess was started")
 
     monkeypatch.setattr(subprocess, "Popen", no_subprocess)
-    identity = hostid.machine_identity()
-    if not any(Path(p).exists() for p in hostid.LINUX_ID_FILES):
+    identity = tokens.machine_identity()
+    if not any(Path(p).exists() for p in tokens.LINUX_ID_FILES):
         assert identity is None
     else:
         assert identity and identity.startswith("linux:")
@@ -109,10 +109,10 @@ def test_a_copied_home_gets_a_new_token_on_another_machine(tmp_path: Path):
 def test_the_identity_file_is_read_without_waiting(tmp_path: Path):
     plain = tmp_path / "machine-id"
     plain.write_text(f"\n{MACHINE_ID}\n")  # the first line only, even if blank
-    assert hostid._read_first_line(str(plain)) is None
+    assert tokens._read_first_line(str(plain)) is None
     plain.write_text(f"  {MACHINE_ID}  \nmore\n")
-    assert hostid._read_first_line(str(plain)) == MACHINE_ID
+    assert tokens._read_first_line(str(plain)) == MACHINE_ID
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)  # no writer: a blocking open or read would hang here
-    assert hostid._read_first_line(str(fifo)) is None
-    assert hostid._read_first_line(str(tmp_path / "missing")) is None
+    assert tokens._read_first_line(str(fifo)) is None
+    assert tokens._read_first_line(str(tmp_path / "missing")) is None

@@ -90,7 +90,6 @@ def test_the_steady_state_loads_only_the_hot_modules(tmp_path, home, conda_env):
         "anaconda_anon_usage",
         "anaconda_anon_usage.useragent",
         "anaconda_anon_usage.tokens",
-        "anaconda_anon_usage.hostid",
     }
 
 

@@ -217,7 +217,6 @@ HOT_MODULES = {
     "conda_adapter",
     "useragent",
     "tokens",
-    "hostid",
 }
 
 

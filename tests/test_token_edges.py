@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import read_only_bind
 
-from anaconda_anon_usage import hostid, useragent
+from anaconda_anon_usage import tokens, useragent
 from anaconda_anon_usage.tokens import (
     Status,
     is_valid_token,
@@ -27,7 +27,7 @@ from anaconda_anon_usage.tokens import (
     read_token_file,
 )
 
-HERE = hostid.host_annotation("linux:this-machine")
+HERE = tokens.host_annotation("linux:this-machine")
 
 
 def load_in_subprocess(path: Path, timeout: float = 15) -> str:
@@ -186,7 +186,7 @@ def test_a_first_line_that_is_not_token_and_host_is_renewed(
 
 
 def test_the_08_host_side_file_does_not_cost_the_token(home: Path, monkeypatch):
-    monkeypatch.setattr(hostid, "machine_identity", lambda: "linux:this-machine")
+    monkeypatch.setattr(tokens, "machine_identity", lambda: "linux:this-machine")
     conda_dir = home / ".conda"
     conda_dir.mkdir()
     token = new_token()
@@ -202,7 +202,7 @@ def test_the_08_host_side_file_does_not_cost_the_token(home: Path, monkeypatch):
 def test_a_valid_token_in_a_read_only_home_is_still_sent(
     home: Path, monkeypatch, legacy: bool
 ):
-    monkeypatch.setattr(hostid, "machine_identity", lambda: "linux:this-machine")
+    monkeypatch.setattr(tokens, "machine_identity", lambda: "linux:this-machine")
     conda_dir = home / ".conda"
     conda_dir.mkdir()
     token = new_token()
@@ -217,7 +217,7 @@ def test_a_valid_token_in_a_read_only_home_is_still_sent(
 def test_a_token_of_another_machine_in_a_read_only_home_is_not_sent(
     home: Path, monkeypatch
 ):
-    monkeypatch.setattr(hostid, "machine_identity", lambda: "linux:this-machine")
+    monkeypatch.setattr(tokens, "machine_identity", lambda: "linux:this-machine")
     conda_dir = home / ".conda"
     conda_dir.mkdir()
     token = new_token()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import read_only_mount
 
+from anaconda_anon_usage import pending as pending_tokens
 from anaconda_anon_usage import useragent as collect
 from anaconda_anon_usage.tokens import is_valid_token, read_token_file
 
@@ -74,7 +75,7 @@ def test_read_only_environment_leaves_out_its_token(tmp_path: Path):
         tokens = collect.collect_tokens(str(prefix), pending=True)
         assert kinds(tokens) == ["c", "s", "e"]
         assert "pending" in tokens[2].source
-        collect.store_pending()
+        pending_tokens.store_pending()
         assert not (prefix / "etc").exists()
 
 
@@ -93,11 +94,11 @@ def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
     # the same process keeps sending the same pending token
     again = collect.collect_tokens(str(prefix), pending=True)
     assert again[-1].value == pending.value
-    collect.store_pending()
+    pending_tokens.store_pending()
     assert not prefix.exists()
     # once conda has made the environment, the sent token is stored in it
     (prefix / "conda-meta").mkdir(parents=True)
-    collect.store_pending()
+    pending_tokens.store_pending()
     assert read_token_file(str(prefix / "etc" / "aau_token")).token == pending.value
     assert collect.collect_tokens(str(prefix))[-1].value == pending.value
 
@@ -115,7 +116,7 @@ def test_a_created_environment_does_not_keep_a_copied_token(tmp_path: Path):
         (prefix / "conda-meta").mkdir(parents=True)
         (prefix / "etc").mkdir()
         (prefix / "etc" / "aau_token").write_text(copied + "\n")
-        collect.settle_created_environment(str(prefix))
+        pending_tokens.settle_created_environment(str(prefix))
         path = prefix / "etc" / "aau_token"
         if sent_a_request:
             assert read_token_file(str(path)).token == sent
@@ -136,7 +137,7 @@ def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
         (prefix / "etc" / "aau_token").write_text(collect.new_token() + "\n")
     first = collect.collect_tokens(str(prefix))
     assert kinds(first) == ["c", "s"]
-    collect.store_pending()
+    pending_tokens.store_pending()
     assert not (prefix / "conda-meta").exists()
 
 
@@ -144,7 +145,7 @@ def test_existing_directory_that_is_not_an_environment_is_untouched(tmp_path: Pa
     prefix = tmp_path / "plain"
     prefix.mkdir()
     collect.collect_tokens(str(prefix), pending=True)
-    collect.store_pending()
+    pending_tokens.store_pending()
     assert list(prefix.iterdir()) == []
 
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__, config, hostid, tokens, useragent
+from . import __version__, config, tokens, useragent
 from .tokens import new_token
 from .useragent import KIND_NAMES, aau_user_agent
 
@@ -103,7 +103,7 @@ def read_paths(prefix: str, condarc_files: Sequence[str], root: str) -> list[str
     if client:
         found.append(client)
     found.append(tokens.environment_token_path(prefix))
-    found += hostid.identity_files()
+    found += tokens.identity_files()
     for directory in useragent.system_token_directories(root):
         for base in useragent.SYSTEM_TOKEN_FILES.values():
             found += [

@@ -275,8 +275,8 @@ def post_command(command: str) -> None:
         from conda.base.context import context
 
         if enabled(context):
-            from . import useragent
+            from .pending import settle_created_environment
 
-            useragent.settle_created_environment(_created)
+            settle_created_environment(_created)
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from . import conda_settings, hostid, tokens, tokenstore, useragent
+from . import conda_settings, tokens, tokenstore, useragent
 from .cli import print_error, render, report
 from .subcommand_args import configure_parser
 
@@ -62,7 +62,7 @@ def _reset_one(name: str, path: str, is_enabled: bool) -> tuple[str, str | None]
     done, the new value); OSError when it cannot."""
     if is_enabled:
         annotate = (
-            hostid.host_annotation(hostid.machine_identity())
+            tokens.host_annotation(tokens.machine_identity())
             if name == "client"
             else None
         )

@@ -1,22 +1,31 @@
-"""Tokens and their files: what a token is, where it is kept, how it is read.
+"""Tokens and their files: what a token is, where it is kept, how it is
+read and whether it is kept (the client token's host tie included).
 
-A token is 22 url-safe base64 characters carrying 128 bits from the OS's
-CSPRNG; it is never derived from a user, host, path or environment name.
-Its file holds it on the first non-blank line (white space and NUL padding
-ignored; a first line ``TOKEN FIELD``, as the 0.7 series of the earlier
-plugin wrote it, is read as TOKEN); further lines are ``key value``
-annotations that belong to the token (the client token's host tie).
-
-Reading never waits: no locks, and a FIFO or device is refused without
-being opened for a wait. Writing is in ``tokenstore``, loaded only then.
+Writing is in ``tokenstore``, loaded only then.
 """
 
 # Loaded by every conda command that sends a request: docstrings are short
 # (they are loaded with the code); comments cost nothing.
+#
+# A token is 22 url-safe base64 characters carrying 128 bits from the OS's
+# CSPRNG; it is never derived from a user, host, path or environment name.
+# Its file holds it on the first non-blank line (white space and NUL padding
+# ignored; a first line ``TOKEN FIELD``, as the 0.7 series of the earlier
+# plugin wrote it, is read as TOKEN); further lines are ``key value``
+# annotations that belong to the token (the client token's host tie).
+#
+# Reading never waits: no locks, and a FIFO or device is refused without
+# being opened for a wait.
+#
+# The host tie is here, beside the reading of the file it guards, because
+# on Linux its identity is two small reads: a module of its own would cost
+# every command ~0.1 ms to import. The Windows and macOS readers are in
+# ``hostid``, loaded only there.
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import stat
 import sys
@@ -169,27 +178,6 @@ def read_token_file(path: str) -> TokenFile:
     return parsed
 
 
-KEEP, ADOPT, RENEW = "keep", "adopt", "renew"
-
-
-def no_annotations(token: str) -> Mapping[str, str]:
-    return {}
-
-
-def verdict(current: TokenFile, annotate: Annotate) -> str:
-    """KEEP; ADOPT (same token, rewrite it with its annotations); or RENEW."""
-    if current.status != Status.VALID or current.token is None:
-        return RENEW
-    result = KEEP
-    for key, value in annotate(current.token).items():
-        stored = current.annotations.get(key)
-        if stored is None:
-            result = ADOPT
-        elif stored != value:
-            return RENEW
-    return result
-
-
 def load_or_create(
     path: str, *, make_parent: bool = False, annotate: Annotate | None = None
 ) -> str | None:
@@ -200,15 +188,98 @@ def load_or_create(
     # ``annotate(token)``: what the token must carry (the client token's
     # host tie). A stored token whose annotation has another value is
     # renewed; one that lacks it keeps its value and gains it (and is still
-    # returned where the file cannot be rewritten).
-    annotate = annotate or no_annotations
+    # returned where the file cannot be rewritten): ``tokenstore`` decides.
     current = read_token_file(path)
-    decision = verdict(current, annotate)
-    if decision == KEEP:
-        return current.token
-    if current.status == Status.UNUSABLE:
+    token = current.token
+    if token is not None:  # only a VALID file has one
+        kept = True
+        if annotate is not None:
+            for key, value in annotate(token).items():
+                if current.annotations.get(key) != value:
+                    kept = False
+        if kept:
+            return token
+    elif current.status == Status.UNUSABLE:
         debug("leaving %s alone: %s", path, current.reason)
         return None
     from . import tokenstore  # cold: only when something must be written
 
-    return tokenstore.settle(path, current, decision, annotate, make_parent)
+    return tokenstore.settle(path, current, annotate, make_parent)
+
+
+# --- the client token's host tie ---------------------------------------------
+#
+# The client token file carries a ``host`` line: a hash of the token (as
+# salt) and the machine's identity. It reveals nothing about the machine, is
+# never sent, and survives reboots; on a machine whose identity gives another
+# hash the client token is renewed, so a copied home directory, VM or
+# container image does not make two machines share one client token. The
+# identity, read without a subprocess: Linux ``/etc/machine-id`` (or dbus's
+# copy), plus the host name inside a container (images often carry one
+# machine-id into many containers); Windows and macOS in ``hostid``. Where
+# none is available the token is simply not tied (documented fallback).
+
+HOST_KEY = "host"
+LINUX_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
+
+
+def _read_first_line(path: str) -> str | None:
+    # os.read, not open(): no text layer (~40 us of conda's start-up).
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 256)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data.decode("ascii", errors="replace").partition("\n")[0].strip() or None
+
+
+def identity_files() -> list[str]:
+    """The files the identity is read from (or, for the container markers,
+    whose existence is checked) on this platform."""
+    if sys.platform.startswith("linux"):
+        return [*LINUX_ID_FILES, *CONTAINER_MARKERS]
+    return []
+
+
+def machine_identity() -> str | None:
+    """This machine's stable identity, or None where it cannot be had cheaply."""
+    try:
+        if not sys.platform.startswith("linux"):
+            from .hostid import platform_identity
+
+            return platform_identity()
+        for path in LINUX_ID_FILES:
+            machine_id = _read_first_line(path)
+            if machine_id:
+                break
+        else:
+            return None
+        for marker in CONTAINER_MARKERS:
+            if os.path.exists(marker):
+                return f"linux:{machine_id}:{os.uname().nodename}"
+        return f"linux:{machine_id}"
+    except Exception as error:
+        debug("no machine identity: %s", error)
+    return None
+
+
+def host_tag(token: str, identity: str) -> str:
+    """A hash of the identity salted by the token: it tells nothing about
+    the machine and differs for every token."""
+    digest = hashlib.sha256(f"aau-host\0{token}\0{identity}".encode()).hexdigest()
+    return digest[:32]
+
+
+def host_annotation(identity: str | None) -> Callable[[str], dict[str, str]]:
+    """The ``annotate`` function for the client token file on this machine."""
+
+    def annotate(token: str) -> dict[str, str]:
+        return {HOST_KEY: host_tag(token, identity)} if identity else {}
+
+    return annotate

@@ -31,16 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import debug
-from .tokens import (
-    ADOPT,
-    KEEP,
-    Status,
-    TokenFile,
-    new_token,
-    no_annotations,
-    read_token_file,
-    verdict,
-)
+from .tokens import Status, TokenFile, new_token, read_token_file
 
 if TYPE_CHECKING:
     from .tokens import Annotate
@@ -49,16 +40,44 @@ STALE_SECONDS = 60.0  # leftovers of a killed process older than this are remove
 ATTEMPTS = 3
 
 
+KEEP, ADOPT, RENEW = "keep", "adopt", "renew"
+
+
+def no_annotations(token: str) -> Mapping[str, str]:
+    return {}
+
+
+def verdict(current: TokenFile, annotate: Annotate) -> str:
+    """KEEP; ADOPT (same token, rewrite it with its annotations); or RENEW."""
+    if current.status != Status.VALID or current.token is None:
+        return RENEW
+    result = KEEP
+    for key, value in annotate(current.token).items():
+        stored = current.annotations.get(key)
+        if stored is None:
+            result = ADOPT
+        elif stored != value:
+            return RENEW
+    return result
+
+
 def format_token_text(token: str, annotations: Mapping[str, str]) -> str:
     lines = [token, *(f"{key} {value}" for key, value in annotations.items())]
     return "\n".join(lines) + "\n"
 
 
 def settle(
-    path: str, current: TokenFile, decision: str, annotate: Annotate, make_parent: bool
+    path: str,
+    current: TokenFile,
+    annotate: Annotate | None,
+    make_parent: bool,
 ) -> str | None:
     """Bring the file at ``path`` to a kept token; see ``tokens.load_or_create``."""
+    annotate = annotate or no_annotations
+    decision = verdict(current, annotate)
     try:
+        if decision == KEEP:
+            return current.token
         if decision == ADOPT and current.token is not None:
             return _adopt(path, current.token, annotate)
         return _renew(path, current, annotate, make_parent)

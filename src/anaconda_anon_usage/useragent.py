@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Iterable
 
-from . import __version__, debug, hostid, tokens
+from . import __version__, debug, tokens
 from .tokens import new_token
 
 PRODUCT = "aau"
@@ -62,9 +62,6 @@ class Token:
 # Made at import, which Python serialises: conda fetches repodata from several
 # threads at once, and a lazily made token could differ between them.
 _session_token = new_token()
-# Environment tokens sent for a prefix that was not yet a conda environment
-# (``conda create``); written into the environment once it exists.
-_pending: dict[str, str] = {}
 
 
 def session_token() -> Token:
@@ -78,63 +75,36 @@ def client_token(create: bool = True) -> Token | None:
         debug("no usable home directory: client token left out")
         return None
     if not create:
-        return _peek("c", path)
-    annotate = hostid.host_annotation(hostid.machine_identity())
+        from .tokenpeek import peek
+
+        return peek("c", path)
+    annotate = tokens.host_annotation(tokens.machine_identity())
     value = tokens.load_or_create(path, make_parent=True, annotate=annotate)
     return Token("c", value, path) if value else None
-
-
-def _peek(kind: str, path: str) -> Token | None:
-    # The token a file holds, or a placeholder for one that would be made.
-    current = tokens.read_token_file(path)
-    if current.status == tokens.Status.UNUSABLE:
-        return None
-    return Token(kind, current.token or REDACTED, path)
 
 
 def environment_token(
     prefix: str, pending: bool = False, create: bool = True
 ) -> Token | None:
     """The token of the environment at ``prefix``, if it is one; else, if
-    ``pending`` (the command creates it), one sent now and stored once it
-    exists (``settle_created_environment``)."""
+    ``pending`` (the command creates it), the one ``pending`` keeps for it."""
     # A prefix that is not a conda environment (a stale CONDA_PREFIX, a
     # plain directory) gets none.
     prefix = _absolute(prefix)
     path = tokens.environment_token_path(prefix)
     if tokens.is_conda_environment(prefix):
         if not create:
-            return _peek("e", path)
+            from .tokenpeek import peek
+
+            return peek("e", path)
         value = tokens.load_or_create(path, make_parent=True)
         return Token("e", value, path) if value else None
     if not pending:
         debug("%s is not a conda environment: no environment token", prefix)
         return None
-    value = _pending.setdefault(prefix, new_token())
-    return Token("e", value, f"{path} (pending: written once the environment exists)")
+    from .pending import pending_token
 
-
-def settle_created_environment(prefix: str) -> None:
-    """The new environment at ``prefix`` holds the token sent for it, or none."""
-    # A file that got there otherwise (``conda create --clone`` copies it)
-    # is another environment's token.
-    prefix = os.path.abspath(prefix)
-    if not tokens.is_conda_environment(prefix):
-        return
-    path = tokens.environment_token_path(prefix)
-    value = _pending.pop(prefix, None)
-    from . import tokenstore
-
-    if value is not None:
-        tokenstore.store(path, value)
-    else:
-        tokenstore.discard(path)
-
-
-def store_pending() -> None:
-    """Write pending environment tokens whose environment now exists."""
-    for prefix in list(_pending):
-        settle_created_environment(prefix)
+    return Token("e", *pending_token(prefix, path))
 
 
 # --- administrator tokens ---------------------------------------------------
