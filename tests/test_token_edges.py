@@ -20,7 +20,7 @@ from conftest import read_only_bind
 
 from anaconda_anon_usage import tokens, useragent
 from anaconda_anon_usage.tokens import (
-    Status,
+    UNUSABLE,
     is_valid_token,
     load_or_create,
     new_token,
@@ -82,7 +82,7 @@ def test_a_fifo_at_our_path_is_left_alone_without_waiting(tmp_path: Path):
     path = tmp_path / "aau_token"
     os.mkfifo(path)
     assert load_in_subprocess(path) == "None"
-    assert read_token_file(str(path)).status == Status.UNUSABLE
+    assert read_token_file(str(path)).status == UNUSABLE
     assert path.is_fifo()
 
 

@@ -14,7 +14,8 @@ from conftest import read_only_mount
 from anaconda_anon_usage import tokens as tokenfile
 from anaconda_anon_usage import tokenstore
 from anaconda_anon_usage.tokens import (
-    Status,
+    UNUSABLE,
+    VALID,
     is_valid_token,
     load_or_create,
     new_token,
@@ -60,7 +61,7 @@ def test_a_malformed_token_is_renewed(tmp_path: Path, content: str):
 def test_a_directory_where_the_file_should_be(tmp_path: Path):
     path = tmp_path / "aau_token"
     path.mkdir()
-    assert read_token_file(str(path)).status is Status.UNUSABLE
+    assert read_token_file(str(path)).status is UNUSABLE
     assert load_or_create(str(path)) is None
     assert path.is_dir()
 
@@ -205,4 +206,4 @@ def test_a_reader_never_sees_a_half_written_file(tmp_path: Path):
         stop.set()
         writer.join(timeout=30)
     assert reads > 100
-    assert statuses == {Status.VALID}
+    assert statuses == {VALID}

@@ -39,15 +39,23 @@ class AllCommands(frozenset):
         return isinstance(item, str)
 
 
+_registered = False
+
+
 def register_parameter() -> None:
     """Teach conda's Context about ``anaconda_anon_usage`` (idempotent)."""
     # An ordinary Context parameter, so that condarc files, ``conda config``
     # and CONDA_* variables treat it exactly like conda's own (the settings
     # hook of conda >= 24.3 would file it under ``plugins.``; 23.x has none).
+    # Asked on every user-agent: once registered, a flag answers (~15 us).
+    global _registered
+    if _registered:
+        return
     from conda.base.context import Context, context
     from conda.common.configuration import ParameterLoader, PrimitiveParameter
 
     if isinstance(Context.__dict__.get(PARAMETER), ParameterLoader):
+        _registered = True
         return
     loader = ParameterLoader(PrimitiveParameter(True, element_type=bool))
     loader._set_name(PARAMETER)
@@ -59,6 +67,7 @@ def register_parameter() -> None:
     loaders = vars(context).get("_parameter_loaders")
     if isinstance(loaders, dict):  # conda >= 25.x snapshots them per instance
         context._parameter_loaders = {**loaders, PARAMETER: loader}
+    _registered = True
 
 
 def _honour_do_not_track(context: Any) -> None:

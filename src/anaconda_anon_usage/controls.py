@@ -219,7 +219,7 @@ def token_health(name: str, path: str | None) -> tuple[bool, str, str | None]:
         return False, f"{name} token: no home directory, so none is kept", None
     problem = _cannot_write(path)
     current = tokens.read_token_file(path)
-    if current.status == tokens.Status.VALID:
+    if current.status == tokens.VALID:
         if problem:
             return (
                 True,
@@ -227,22 +227,18 @@ def token_health(name: str, path: str | None) -> tuple[bool, str, str | None]:
                 problem,
             )
         return True, f"{name} token: {path} is valid", None
-    if current.status == tokens.Status.UNUSABLE:
+    if current.status == tokens.UNUSABLE:
         in_the_way = problem and not os.path.isdir(os.path.dirname(path))
         reason = problem if in_the_way else current.reason
         return False, f"{name} token: {path} cannot be used: {reason}", problem
     if problem:
-        state = (
-            "does not exist"
-            if current.status == tokens.Status.MISSING
-            else "is malformed"
-        )
+        state = "does not exist" if current.status == tokens.MISSING else "is malformed"
         return (
             False,
             f"{name} token: {path} {state} and cannot be made: {problem} (left out)",
             problem,
         )
-    if current.status == tokens.Status.MISSING:
+    if current.status == tokens.MISSING:
         return True, f"{name} token: {path} not yet created (made on first use)", None
     return True, f"{name} token: {path} is malformed (replaced on next use)", None
 

@@ -11,6 +11,6 @@ def peek(kind: str, path: str) -> Token | None:
     """The token the file at ``path`` holds, or a placeholder for one that
     would be made; None where none could be."""
     current = tokens.read_token_file(path)
-    if current.status == tokens.Status.UNUSABLE:
+    if current.status == tokens.UNUSABLE:
         return None
     return Token(kind, current.token or REDACTED, path)

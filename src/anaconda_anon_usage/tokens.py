@@ -94,11 +94,12 @@ def is_conda_environment(prefix: str) -> bool:
 # --- reading token files ----------------------------------------------------
 
 
-class Status:
-    VALID = "valid"
-    MISSING = "missing"
-    INVALID = "invalid"  # a regular file without an acceptable token: repaired
-    UNUSABLE = "unusable"  # not ours to judge or not readable: left alone
+# A token file's status (constants, not a class: one class fewer to make
+# in every conda process, ~15 us)
+VALID = "valid"
+MISSING = "missing"
+INVALID = "invalid"  # a regular file without an acceptable token: repaired
+UNUSABLE = "unusable"  # not ours to judge or not readable: left alone
 
 
 class TokenFile:
@@ -130,15 +131,15 @@ def parse_token_text(text: str) -> TokenFile:
         if line:
             lines.append(line)
     if not lines:
-        return TokenFile(Status.INVALID, reason="no token in it")
+        return TokenFile(INVALID, reason="no token in it")
     words = lines[0].split()
     if len(words) > 2 or not is_valid_token(words[0]):
-        return TokenFile(Status.INVALID, reason="malformed token")
+        return TokenFile(INVALID, reason="malformed token")
     annotations: dict[str, str] = {}
     for line in lines[1:]:
         key, _, value = line.partition(" ")
         annotations[key] = value.strip()
-    return TokenFile(Status.VALID, words[0], annotations)
+    return TokenFile(VALID, words[0], annotations)
 
 
 def read_bytes(path: str) -> tuple[bytes | None, str, str, tuple[int, ...] | None]:
@@ -148,24 +149,24 @@ def read_bytes(path: str) -> tuple[bytes | None, str, str, tuple[int, ...] | Non
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
-        return None, "no such file", Status.MISSING, None
+        return None, "no such file", MISSING, None
     except OSError as error:  # permissions, a directory on Windows, I/O
-        return None, f"cannot read: {error}", Status.UNUSABLE, None
+        return None, f"cannot read: {error}", UNUSABLE, None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return None, "not a regular file", Status.UNUSABLE, None
+            return None, "not a regular file", UNUSABLE, None
         if info.st_size > MAX_FILE_BYTES:
-            return None, "larger than a token file can be", Status.UNUSABLE, None
+            return None, "larger than a token file can be", UNUSABLE, None
         data = os.read(fd, MAX_FILE_BYTES + 1)
     except OSError as error:
-        return None, f"cannot read: {error}", Status.UNUSABLE, None
+        return None, f"cannot read: {error}", UNUSABLE, None
     finally:
         os.close(fd)
     if len(data) > MAX_FILE_BYTES:
-        return None, "larger than a token file can be", Status.UNUSABLE, None
+        return None, "larger than a token file can be", UNUSABLE, None
     identity = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
-    return data, "", Status.VALID, identity
+    return data, "", VALID, identity
 
 
 def read_token_file(path: str) -> TokenFile:
@@ -199,7 +200,7 @@ def load_or_create(
                     kept = False
         if kept:
             return token
-    elif current.status == Status.UNUSABLE:
+    elif current.status == UNUSABLE:
         debug("leaving %s alone: %s", path, current.reason)
         return None
     from . import tokenstore  # cold: only when something must be written
@@ -225,17 +226,9 @@ CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
 
 
 def _read_first_line(path: str) -> str | None:
-    # os.read, not open(): no text layer (~40 us of conda's start-up).
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
+    data = read_bytes(path)[0]
+    if not data:
         return None
-    try:
-        data = os.read(fd, 256)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     return data.decode("ascii", errors="replace").partition("\n")[0].strip() or None
 
 
@@ -261,7 +254,7 @@ def machine_identity() -> str | None:
         else:
             return None
         for marker in CONTAINER_MARKERS:
-            if os.path.exists(marker):
+            if os.access(marker, os.F_OK):  # os.path.exists, without an exception
                 return f"linux:{machine_id}:{os.uname().nodename}"
         return f"linux:{machine_id}"
     except Exception as error:

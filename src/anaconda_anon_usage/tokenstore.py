@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import debug
-from .tokens import Status, TokenFile, new_token, read_token_file
+from .tokens import UNUSABLE, VALID, TokenFile, new_token, read_token_file
 
 if TYPE_CHECKING:
     from .tokens import Annotate
@@ -49,7 +49,7 @@ def no_annotations(token: str) -> Mapping[str, str]:
 
 def verdict(current: TokenFile, annotate: Annotate) -> str:
     """KEEP; ADOPT (same token, rewrite it with its annotations); or RENEW."""
-    if current.status != Status.VALID or current.token is None:
+    if current.status != VALID or current.token is None:
         return RENEW
     result = KEEP
     for key, value in annotate(current.token).items():
@@ -129,7 +129,7 @@ def _renew(
         decision = verdict(current, annotate)
         if decision == KEEP:
             return current.token
-        if current.status == Status.UNUSABLE:
+        if current.status == UNUSABLE:
             debug("leaving %s alone: %s", path, current.reason)
             return None
         if decision == ADOPT and current.token is not None:
@@ -149,7 +149,7 @@ def _repair(path: str, identity: tuple[int, ...], annotate: Annotate) -> str | N
     token = new_token()
     if not _claim(ticket, format_token_text(token, {})):
         held = read_token_file(ticket)
-        if held.status != Status.VALID or held.token is None:
+        if held.status != VALID or held.token is None:
             return None  # removed or still being written: the path has moved on
         token = held.token
     try:
@@ -254,7 +254,7 @@ def store(path: str, token: str) -> str | None:
         current = read_token_file(path)
         if current.token == token:
             return token
-        if current.status == Status.UNUSABLE:
+        if current.status == UNUSABLE:
             debug("leaving %s alone: %s", path, current.reason)
             return None
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -116,24 +116,29 @@ SYSTEM_TOKEN_VARIABLES = {
     "m": "ANACONDA_ANON_USAGE_MACHINE_TOKEN",
 }
 # file name (also with a leading dot) -> kind
-_SYSTEM_FILE_KINDS: dict[str, str] = {}
-for _kind, _name in SYSTEM_TOKEN_FILES.items():
-    _SYSTEM_FILE_KINDS[_name] = _SYSTEM_FILE_KINDS["." + _name] = _kind
-del _kind, _name
+_SYSTEM_FILE_KINDS = {
+    "installer_token": "i",
+    ".installer_token": "i",
+    "org_token": "o",
+    ".org_token": "o",
+    "machine_token": "m",
+    ".machine_token": "m",
+}
 
 
 def system_token_directories(root_prefix: str) -> list[str]:
     """Where administrators may put token files, in the order they are read."""
     environ = os.environ
-    home = tokens.home_directory()
     candidates = ["/etc/conda", "/var/lib/conda", root_prefix]
-    if environ.get("XDG_CONFIG_HOME"):
-        candidates.append(os.path.join(environ["XDG_CONFIG_HOME"], "conda"))
+    xdg = environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        candidates.append(os.path.join(xdg, "conda"))
+    home = tokens.home_directory()
     if home:
         candidates.append(os.path.join(home, ".config", "conda"))
         candidates.append(os.path.join(home, ".conda"))
     active = environ.get("CONDA_PREFIX")
-    if active and _absolute(active) != _absolute(root_prefix):
+    if active:  # the base (root_prefix) when active is dropped as a repeat
         candidates.append(active)
     seen = set()
     ordered = []
