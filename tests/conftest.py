@@ -34,6 +34,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setattr(pending, "_pending", {})
+    monkeypatch.setattr(pending, "target", None)
     return home
 
 

@@ -126,6 +126,18 @@ def test_a_created_environment_does_not_keep_a_copied_token(tmp_path: Path):
         assert own is not None and own.value != copied
 
 
+def test_only_a_target_that_is_no_environment_yet_is_noted(
+    tmp_path: Path, conda_env: Path
+):
+    """conda create's target is noted (to settle its token afterwards) only
+    if it was not an environment when the command began."""
+    pending_tokens.note_target(str(conda_env))
+    assert pending_tokens.target is None
+    future = tmp_path / "a" / ".." / "future"
+    pending_tokens.note_target(str(future))
+    assert pending_tokens.target == str(tmp_path / "future")
+
+
 @pytest.mark.parametrize("where", ["plain", "missing"])
 def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
     """A stale CONDA_PREFIX or a plain directory: a fresh e/ in every process

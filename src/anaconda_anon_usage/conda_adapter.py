@@ -1,14 +1,14 @@
-"""Everything that touches conda's internals on every command.
-
-Our parameter in conda's ``Context``; our tokens at the end of
-``Context.user_agent``; and, once they are sent, our values kept out of
-conda's log records and errors. What only some commands need is in
-``conda_display`` (``conda config --describe``, ``conda info``).
-Every entry point swallows its own failures: conda must carry on.
-"""
+"""Everything that touches conda's internals on every command: our
+parameter in conda's ``Context``, our tokens at the end of its user-agent,
+and our values kept out of conda's log records and errors."""
 
 # Loaded into every conda process: docstrings are short (they are loaded
 # with the code); the reasons are in comments, which cost nothing.
+#
+# What only some commands need is elsewhere, loaded only by them:
+# ``conda_display`` (``conda config --describe``, ``conda info``) and
+# ``pending`` (``conda create``'s new environment). Every entry point
+# swallows its own failures: conda must carry on.
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ _MARK = "_anaconda_anon_usage"
 # a prefix that is not (yet) an environment, and store it once it is.
 CREATE_COMMANDS = frozenset({"create", "env_create"})
 _command = ""
-_created: str | None = None  # the target, if it was no environment beforehand
 
 
 class AllCommands(frozenset):
@@ -261,31 +260,28 @@ def pre_command(command: str) -> None:
 
             conda_display.prepare(command)
         elif command in CREATE_COMMANDS:
-            _note_target_of_create()
+            from conda.base.context import context
+
+            from .pending import note_target
+
+            note_target(target_prefix(context))
     except Exception as error:
         debug("pre-command for %r failed: %s", command, error)
-
-
-def _note_target_of_create() -> None:
-    global _created
-    from conda.base.context import context
-
-    prefix = os.path.abspath(target_prefix(context))
-    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
-        _created = prefix
 
 
 def post_command(command: str) -> None:
     """The environment ``conda create`` made keeps only the token sent for it."""
     # Stored now that it exists; a copied one (``--clone``) is removed.
-    if command not in CREATE_COMMANDS or _created is None:
+    if command not in CREATE_COMMANDS:
         return
     try:
+        from . import pending
+
+        if pending.target is None:
+            return
         from conda.base.context import context
 
         if enabled(context):
-            from .pending import settle_created_environment
-
-            settle_created_environment(_created)
+            pending.settle_created_environment(pending.target)
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)

@@ -10,6 +10,16 @@ from . import tokens
 
 # prefix -> the token sent for it, not yet written
 _pending: dict[str, str] = {}
+# the command's target, if it was no environment when the command began
+target: str | None = None
+
+
+def note_target(prefix: str) -> None:
+    """Remember the target of a creating command if it is no environment yet."""
+    global target
+    prefix = os.path.abspath(prefix)
+    if not tokens.is_conda_environment(prefix):
+        target = prefix
 
 
 def pending_token(prefix: str, path: str) -> tuple[str, str]:

@@ -1,17 +1,18 @@
-"""What is appended to conda's user-agent: which tokens, from where, in what
-form (the redacted form people see is in ``redaction``).
-
-Client and environment tokens are read from (or created in) their files;
-the session token lives only in this process's memory; administrator tokens
-(installer, organisation, machine) come from variables and files that an
-administrator deploys (their values are read in ``admintokens``, loaded only
-when there are some). A token that cannot be had is left out, never replaced
-by something derived from the machine.
-"""
+"""What is appended to conda's user-agent: which tokens, from where, in
+what form (the redacted form people see is in ``redaction``)."""
 
 # Loaded by every conda command that sends a request: docstrings are short
 # (they are loaded with the code), comments cost nothing, and loops stand
 # where comprehensions would each add a code object to load.
+#
+# Client and environment tokens are read from (or created in) their files;
+# the session token lives only in this process's memory; administrator tokens
+# (installer, organisation, machine) come from variables and files that an
+# administrator deploys (their values are read in ``admintokens``, loaded only
+# when there are some). A token that cannot be had is left out, never replaced
+# by something derived from the machine. Only what a command that sends runs
+# once its token files exist is here: ``tokenpeek`` (display) and
+# ``pending`` (``conda create``) are loaded only when used.
 
 from __future__ import annotations
 
