@@ -108,3 +108,13 @@ def test_cli_detail_paths_and_disabled(root, conda_env, home, monkeypatch, capsy
     monkeypatch.setenv("DO_NOT_TRACK", "1")
     assert main(["-p", str(conda_env)]) == 0
     assert "acme" not in capsys.readouterr().out
+
+
+def test_every_administrator_token_file_name_is_recognised_in_a_listing():
+    """The listing's name table (a literal, not built at import) names each
+    file of ``SYSTEM_TOKEN_FILES``, with and without a leading dot, and
+    nothing else."""
+    expected = {}
+    for kind, name in useragent.SYSTEM_TOKEN_FILES.items():
+        expected[name] = expected["." + name] = kind
+    assert expected == useragent._SYSTEM_FILE_KINDS
