@@ -16,7 +16,6 @@ CORE_MODULES = [
     "anaconda_anon_usage.condarc",
     "anaconda_anon_usage.useragent",
     "anaconda_anon_usage.pending",
-    "anaconda_anon_usage.tokenpeek",
     "anaconda_anon_usage.redaction",
     "anaconda_anon_usage.cli",
 ]

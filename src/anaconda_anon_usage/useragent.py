@@ -11,8 +11,8 @@ what form (the redacted form people see is in ``redaction``)."""
 # administrator deploys (their values are read in ``admintokens``, loaded only
 # when there are some). A token that cannot be had is left out, never replaced
 # by something derived from the machine. Only what a command that sends runs
-# once its token files exist is here: ``tokenpeek`` (display) and
-# ``pending`` (``conda create``) are loaded only when used.
+# once its token files exist is here (and the few lines that read them for
+# display): ``pending`` (``conda create``) is loaded only when used.
 
 from __future__ import annotations
 
@@ -76,12 +76,18 @@ def client_token(create: bool = True) -> Token | None:
         debug("no usable home directory: client token left out")
         return None
     if not create:
-        from .tokenpeek import peek
-
-        return peek("c", path)
+        return _peek("c", path)
     annotate = tokens.host_annotation(tokens.machine_identity())
     value = tokens.load_or_create(path, make_parent=True, annotate=annotate)
     return Token("c", value, path) if value else None
+
+
+def _peek(kind: str, path: str) -> Token | None:
+    # The token a file holds, or a placeholder for one that would be made.
+    current = tokens.read_token_file(path)
+    if current.status == tokens.UNUSABLE:
+        return None
+    return Token(kind, current.token or REDACTED, path)
 
 
 def environment_token(
@@ -95,9 +101,7 @@ def environment_token(
     path = tokens.environment_token_path(prefix)
     if tokens.is_conda_environment(prefix):
         if not create:
-            from .tokenpeek import peek
-
-            return peek("e", path)
+            return _peek("e", path)
         value = tokens.load_or_create(path, make_parent=True)
         return Token("e", value, path) if value else None
     if not pending:
