@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 16 * 1024 * 1024
 LINE_TAIL = 64 * 1024  # where the end of a block's last line is looked for
+LAST_BLOCK = 1024 * 1024  # the smallest block cut from a plain file's tail
 PARSERS = 2  # blocks parsed at once
 QUEUED = 1  # more blocks read ahead, waiting for a parser
 ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
@@ -115,11 +116,19 @@ class _CountingReader(io.RawIOBase):
         are: the end is found first in the last ``LINE_TAIL`` bytes, so no
         block of lines is ever copied (a copy holds the GIL and touches
         fresh memory). Near the end of the file, what is left. None when the
-        file cannot seek, or holds no newline near ``size`` (a long line)."""
+        file cannot seek, or holds no newline near ``size`` (a long line).
+
+        In the last ``PARSERS`` blocks' worth of the file, each block is
+        half of what is left (down to ``LAST_BLOCK``): the parsers then
+        finish together instead of one parsing a whole last block while
+        the other has nothing left to do."""
         stream = self.stream
         if not stream.seekable():
             return None
         start = stream.tell()
+        left = os.fstat(stream.fileno()).st_size - start
+        if left < PARSERS * size:
+            size = min(size, max(left // PARSERS, LAST_BLOCK))
         peek = max(start, start + size - LINE_TAIL)
         stream.seek(peek)
         tail = stream.read(start + size - peek)
@@ -377,9 +386,15 @@ def ingest_stream(
     # are in memory at once, and they are taken in order. The QUEUED blocks
     # read ahead let a parser start its next block as soon as it is done,
     # instead of idling while this thread takes a result, reads and hashes.
+    in_flight: collections.deque[Future[Chunk]] = collections.deque()
+
+    def parse(block: bytes) -> None:
+        in_flight.append(parser.submit(parse_chunk, block, examples, tokens.agents))
+        if len(in_flight) >= PARSERS + QUEUED:
+            take(in_flight.popleft().result())
+
     try:
         with ThreadPoolExecutor(max_workers=PARSERS) as parser:
-            in_flight: collections.deque[Future[Chunk]] = collections.deque()
             for block in blocks(stream, CHUNK_BYTES):
                 if not block.endswith(b"\n") and not finished:
                     waiting = True
@@ -388,12 +403,18 @@ def ingest_stream(
                     )
                     break
                 end = offset + len(block)
+                inside = [point for point in offsets if offset < point <= end]
+                if not inside:
+                    # Handed to a parser first, hashed after (sha256 releases
+                    # the GIL): a parser never waits for its block's hash.
+                    parse(block)
+                    digest.update(block)
+                    offset = end
+                    continue
                 matched = None
                 done = 0
                 # Known checkpoints inside this block: hash up to each.
-                for point in offsets:
-                    if point <= offset or point > end:
-                        continue
+                for point in inside:
                     cut = point - offset
                     digest.update(block[done:cut])
                     done = cut
@@ -415,13 +436,8 @@ def ingest_stream(
                     piece_start = offset + matched
                     block = block[matched:]
                 offset = end
-                if not block:
-                    continue
-                in_flight.append(
-                    parser.submit(parse_chunk, block, examples, tokens.agents)
-                )
-                if len(in_flight) >= PARSERS + QUEUED:
-                    take(in_flight.popleft().result())
+                if block:
+                    parse(block)
             while in_flight:
                 take(in_flight.popleft().result())
         if offset == piece_start:
