@@ -397,8 +397,13 @@ class RawDataset:
             pl.col(name).cast(kind) for name, kind in schema.items()
         ).collect()
 
-    def requests(self, first_day: int, end_day: int) -> pl.DataFrame:
-        """Every stored request of the days [first_day, end_day)."""
+    def requests(
+        self, first_day: int, end_day: int, columns: list[str] | None = None
+    ) -> pl.DataFrame:
+        """Every stored request of the days [first_day, end_day): all the
+        columns, or those named (``day`` always)."""
+        if columns is not None and "day" not in columns:
+            columns = ["day", *columns]
         for attempt in range(2):  # a writer may move a file while we look
             paths = [
                 path
@@ -406,7 +411,7 @@ class RawDataset:
                 if first_day <= day_of(partition.removeprefix("date=")) < end_day
             ]
             try:
-                frame = self._read(paths, None)
+                frame = self._read(paths, columns)
                 break
             except FileNotFoundError:
                 if attempt:
