@@ -414,12 +414,10 @@ def test_blocks_of_a_plain_file_are_read_whole(
     """A plain file's blocks end where a line ends without being copied
     (``read_lines``): same blocks of whole lines, all the content, every
     byte counted once, also with lines longer than a block or than the part
-    searched for a newline (which fall back to reading and copying), and
-    with the tail of the file cut in ever smaller blocks."""
+    searched for a newline (which fall back to reading and copying)."""
     import random
 
     monkeypatch.setattr(ingest, "LINE_TAIL", 5)
-    monkeypatch.setattr(ingest, "LAST_BLOCK", 2)  # the file's tail in halves
     rng = random.Random(size)
     for n in range(30):
         data = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 300)))

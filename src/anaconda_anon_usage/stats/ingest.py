@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 16 * 1024 * 1024
 LINE_TAIL = 64 * 1024  # where the end of a block's last line is looked for
-LAST_BLOCK = 1024 * 1024  # the smallest block cut from a plain file's tail
 PARSERS = 2  # blocks parsed at once
 QUEUED = 1  # more blocks read ahead, waiting for a parser
 ROWS_PER_FILE = 250_000  # rows buffered, at most (so memory stays flat), and per file
@@ -116,19 +115,11 @@ class _CountingReader(io.RawIOBase):
         are: the end is found first in the last ``LINE_TAIL`` bytes, so no
         block of lines is ever copied (a copy holds the GIL and touches
         fresh memory). Near the end of the file, what is left. None when the
-        file cannot seek, or holds no newline near ``size`` (a long line).
-
-        In the last ``PARSERS`` blocks' worth of the file, each block is
-        half of what is left (down to ``LAST_BLOCK``): the parsers then
-        finish together instead of one parsing a whole last block while
-        the other has nothing left to do."""
+        file cannot seek, or holds no newline near ``size`` (a long line)."""
         stream = self.stream
         if not stream.seekable():
             return None
         start = stream.tell()
-        left = os.fstat(stream.fileno()).st_size - start
-        if left < PARSERS * size:
-            size = min(size, max(left // PARSERS, LAST_BLOCK))
         peek = max(start, start + size - LINE_TAIL)
         stream.seek(peek)
         tail = stream.read(start + size - peek)
