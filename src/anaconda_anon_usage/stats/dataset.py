@@ -397,8 +397,13 @@ class RawDataset:
             pl.col(name).cast(kind) for name, kind in schema.items()
         ).collect()
 
-    def requests(self, first_day: int, end_day: int) -> pl.DataFrame:
-        """Every stored request of the days [first_day, end_day)."""
+    def requests(
+        self, first_day: int, end_day: int, columns: list[str] | None = None
+    ) -> pl.DataFrame:
+        """Every stored request of the days [first_day, end_day): all the
+        columns, or those named (``day`` always)."""
+        if columns is not None and "day" not in columns:
+            columns = ["day", *columns]
         for attempt in range(2):  # a writer may move a file while we look
             paths = [
                 path
@@ -406,7 +411,7 @@ class RawDataset:
                 if first_day <= day_of(partition.removeprefix("date=")) < end_day
             ]
             try:
-                frame = self._read(paths, None)
+                frame = self._read(paths, columns)
                 break
             except FileNotFoundError:
                 if attempt:
@@ -524,6 +529,7 @@ class RawDataset:
 
 
 CLOSING_WRITERS = 2
+MIN_HALF_ROWS = 10_000  # a day's last rows are split in two from twice this
 
 
 class PieceWriter:
@@ -582,10 +588,14 @@ class PieceWriter:
     def close(self) -> None:
         """Write what is still buffered and wait. These last files are
         written two at a time, beside the one still being written (the
-        last block's rows often fill one): the reading is over, so the
-        caller has nothing else for the cores to do."""
+        last block's rows often fill one), a single day's rows in two
+        halves: the reading is over, so the caller has nothing else for
+        the cores to do."""
         try:
-            files = [self._take(day) for day in sorted(self.buffers)]
+            days = sorted(self.buffers)
+            files = [self._take(day) for day in days]
+            if len(files) == 1:  # one day left: in two files, written together
+                files = self._halves(days[0], *files[0])
             with ThreadPoolExecutor(max_workers=CLOSING_WRITERS) as pool:
                 writing = [pool.submit(_write_file, *file) for file in files]
                 self._wait()
@@ -593,6 +603,20 @@ class PieceWriter:
                     done.result()
         finally:
             self._stop()
+
+    def _halves(
+        self, day: int, parts: list[pl.DataFrame], path: str
+    ) -> list[tuple[list[pl.DataFrame], str]]:
+        """A day's last rows as two files of about the same size, or as one
+        when they are few."""
+        rows = pl.concat(parts, rechunk=False)
+        if len(rows) < 2 * MIN_HALF_ROWS:
+            return [(parts, path)]
+        half = len(rows) // 2
+        directory = os.path.dirname(path)
+        other = os.path.join(directory, f"part-{self.written:05d}.parquet")
+        self.written += 1
+        return [([rows.slice(0, half)], path), ([rows.slice(half)], other)]
 
     def discard(self) -> None:
         """Drop what is buffered and wait for a write under way (its error,

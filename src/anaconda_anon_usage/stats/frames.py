@@ -10,8 +10,10 @@ per chunk. This is where the ingest speed comes from.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
+from datetime import date
 from typing import NamedTuple
 
 import polars as pl
@@ -67,47 +69,28 @@ def _unescape(column: pl.Expr) -> pl.Expr:
     )
 
 
-def _days(dates: pl.Series) -> pl.DataFrame:
+def _days(dates: list[str]) -> dict[str, int]:
     """Days since the epoch of each distinct ``dd/Mon/yyyy`` (as matched by
-    ``lf.TIME``) that exists: columns ``date`` and ``days``."""
-    date = pl.col("date")
-    frame = pl.DataFrame({"date": dates}).with_columns(
-        date.str.slice(0, 2).cast(pl.Int64).alias("day"),
-        date.str.slice(7, 4).cast(pl.Int64).alias("year"),
-        date.str.slice(3, 3)
-        .replace_strict(
-            {name: n for n, name in enumerate(lf.MONTHS, 1)}, return_dtype=pl.Int64
-        )
-        .alias("month"),
-    )
-    day, year, month = pl.col("day"), pl.col("year"), pl.col("month")
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_days = (
-        pl.when(month == 2)
-        .then(28 + leap.cast(pl.Int64))
-        .otherwise(30 + (month + month // 8) % 2)
-    )
-    # days from the civil date (H. Hinnant's algorithm; years >= 1)
-    y = year - (month <= 2).cast(pl.Int64)
-    era = y // 400
-    yoe = y - era * 400
-    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = (era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + day_of_year) - 719468
-    valid = (year >= 1) & (day >= 1) & (day <= month_days)
-    return frame.filter(valid).select("date", days.alias("days"))
+    ``lf.TIME``) that exists, by the calendar ``parse_time`` uses. A chunk
+    holds one or two: a polars plan for them cost more than the work."""
+    days = {}
+    for text in dates:
+        with contextlib.suppress(ValueError):  # no such day
+            day = date(int(text[7:11]), lf.MONTHS.index(text[3:6]) + 1, int(text[:2]))
+            days[text] = day.toordinal() - lf.EPOCH_ORDINAL
+    return days
 
 
-def _offsets(zones: pl.Series) -> pl.DataFrame:
-    """Seconds east of UTC of each distinct ``+hhmm`` under 24 hours."""
-    zone = pl.col("zone")
-    hours = zone.str.slice(1, 2).cast(pl.Int64)
-    minutes = zone.str.slice(3, 2).cast(pl.Int64)
-    sign = pl.when(zone.str.slice(0, 1) == "-").then(-1).otherwise(1)
-    return (
-        pl.DataFrame({"zone": zones})
-        .filter((hours <= 23) & (minutes <= 59))
-        .select("zone", (sign * (hours * 3600 + minutes * 60)).alias("offset"))
-    )
+def _offsets(zones: list[str]) -> dict[str, int]:
+    """Seconds east of UTC of each distinct ``+hhmm`` (as matched by
+    ``lf.TIME``) under 24 hours."""
+    offsets = {}
+    for zone in zones:
+        hours, minutes = int(zone[1:3]), int(zone[3:5])
+        if hours <= 23 and minutes <= 59:
+            sign = -1 if zone[0] == "-" else 1
+            offsets[zone] = sign * (hours * 3600 + minutes * 60)
+    return offsets
 
 
 def _parse_times(times: pl.Series) -> pl.Series:
@@ -125,21 +108,16 @@ def _parse_times(times: pl.Series) -> pl.Series:
         .cast(pl.Int64)
         .alias("clock"),  # HHMMSS
     )
-    days = _days(frame.get_column("date").unique())
-    offsets = _offsets(frame.get_column("zone").unique())
+    days = _days(frame.get_column("date").unique().to_list())
+    offsets = _offsets(frame.get_column("zone").unique().to_list())
     clock = pl.col("clock")
     hour, minute, second = clock // 10000, clock // 100 % 100, clock % 100
     stamp = (
-        pl.col("date").replace_strict(
-            days["date"], days["days"], default=None, return_dtype=pl.Int64
-        )
-        * 86400
+        pl.col("date").replace_strict(days, default=None, return_dtype=pl.Int64) * 86400
         + hour * 3600
         + minute * 60
         + second
-        - pl.col("zone").replace_strict(
-            offsets["zone"], offsets["offset"], default=None, return_dtype=pl.Int64
-        )
+        - pl.col("zone").replace_strict(offsets, default=None, return_dtype=pl.Int64)
     )
     parsed = frame.select(
         pl.when((hour <= 23) & (minute <= 59) & (second <= 59)).then(stamp)

@@ -377,9 +377,15 @@ def ingest_stream(
     # are in memory at once, and they are taken in order. The QUEUED blocks
     # read ahead let a parser start its next block as soon as it is done,
     # instead of idling while this thread takes a result, reads and hashes.
+    in_flight: collections.deque[Future[Chunk]] = collections.deque()
+
+    def parse(block: bytes) -> None:
+        in_flight.append(parser.submit(parse_chunk, block, examples, tokens.agents))
+        if len(in_flight) >= PARSERS + QUEUED:
+            take(in_flight.popleft().result())
+
     try:
         with ThreadPoolExecutor(max_workers=PARSERS) as parser:
-            in_flight: collections.deque[Future[Chunk]] = collections.deque()
             for block in blocks(stream, CHUNK_BYTES):
                 if not block.endswith(b"\n") and not finished:
                     waiting = True
@@ -388,12 +394,18 @@ def ingest_stream(
                     )
                     break
                 end = offset + len(block)
+                inside = [point for point in offsets if offset < point <= end]
+                if not inside:
+                    # Handed to a parser first, hashed after (sha256 releases
+                    # the GIL): a parser never waits for its block's hash.
+                    parse(block)
+                    digest.update(block)
+                    offset = end
+                    continue
                 matched = None
                 done = 0
                 # Known checkpoints inside this block: hash up to each.
-                for point in offsets:
-                    if point <= offset or point > end:
-                        continue
+                for point in inside:
                     cut = point - offset
                     digest.update(block[done:cut])
                     done = cut
@@ -415,13 +427,8 @@ def ingest_stream(
                     piece_start = offset + matched
                     block = block[matched:]
                 offset = end
-                if not block:
-                    continue
-                in_flight.append(
-                    parser.submit(parse_chunk, block, examples, tokens.agents)
-                )
-                if len(in_flight) >= PARSERS + QUEUED:
-                    take(in_flight.popleft().result())
+                if block:
+                    parse(block)
             while in_flight:
                 take(in_flight.popleft().result())
         if offset == piece_start:

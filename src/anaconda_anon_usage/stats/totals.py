@@ -189,8 +189,30 @@ def _per_distinct(frame: pl.DataFrame, column: str, derive: pl.Expr) -> pl.Expr:
     )
 
 
+# The stored columns the totals count: the others are not read.
+READ = [
+    "day",
+    "status",
+    "channel",
+    "subdir",
+    "kind",
+    "package",
+    "conda_version",
+    "python",
+    "os",
+    "client",
+    "session",
+    "environment",
+]
+
+
 def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
-    frame = db.requests(first_day, end_day)
+    return with_breakdowns(db.requests(first_day, end_day, READ))
+
+
+def with_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Stored requests with what the totals count them by: ``monday``,
+    ``hits``, the breakdowns' values ("" for none)."""
     return frame.with_columns(
         pl.col("day").cast(pl.Int64),
         pl.col("status").cast(pl.Int64),
@@ -215,13 +237,8 @@ def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
 
 
 def _distinct(column: str, name: str) -> pl.Expr:
-    """Distinct non-null values: ``n_unique`` counts null as one value. (A
-    plain ``n_unique`` is one of polars' fast group-by aggregations; a
-    filtered one is evaluated group by group, many times slower.)"""
-    values = pl.col(column)
-    return (
-        values.n_unique().cast(pl.Int64) - (values.null_count() > 0).cast(pl.Int64)
-    ).alias(name)
+    """Distinct non-null values (``n_unique`` counts null as one value)."""
+    return pl.col(column).drop_nulls().n_unique().cast(pl.Int64).alias(name)
 
 
 def _counted(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -277,11 +294,10 @@ def session_classes(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def weekly_rows(
-    frame: pl.DataFrame, first_seen: dict[int, int], k: int
-) -> pl.DataFrame:
+def weekly_rows(frame: pl.DataFrame, first_seen: pl.DataFrame, k: int) -> pl.DataFrame:
     """The published table (``COLUMNS``) from the requests of complete weeks
-    (``load_requests``' columns) and each client's first Monday."""
+    (``load_requests``' columns) and each client's first Monday
+    (``first_mondays``)."""
     classes = session_classes(frame)
     counted = _counted(
         frame.lazy()
@@ -304,11 +320,7 @@ def weekly_rows(
         )
     clients = (
         classes.lazy()
-        .with_columns(
-            pl.col("client")
-            .replace_strict(first_seen, return_dtype=pl.Int64)
-            .alias("first")
-        )
+        .join(first_seen.lazy(), on="client", how="left")
         .with_columns(
             pl.when(pl.col("first") == pl.col("monday"))
             .then(pl.lit("new"))
@@ -357,8 +369,17 @@ def ordered(published: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def first_seen_weeks(db: RawDataset) -> dict[int, int]:
-    return {client: monday_of(day) for client, day in db.first_days().items()}
+def first_mondays(requests: pl.DataFrame) -> pl.DataFrame:
+    """``client, first``: the Monday of each client's first day in
+    ``requests`` (``day`` and ``client`` of every stored request)."""
+    day = pl.col("day").cast(pl.Int64).min()
+    return (
+        requests.lazy()
+        .filter(pl.col("client") != 0)
+        .group_by("client")
+        .agg((day - (day + 3) % 7).alias("first"))
+        .collect()
+    )
 
 
 def ledger_hours(db: RawDataset) -> list[Sequence[int]]:
@@ -382,10 +403,14 @@ def compute(
     weeks = complete_weeks(ledger_hours(db), tolerance_hours)
     if not weeks:
         return empty_table()
-    frame = load_requests(db, min(weeks), max(weeks) + 7).filter(
-        pl.col("monday").is_in(weeks)
-    )
-    return weekly_rows(frame, first_seen_weeks(db), k)
+    # Read once: first seen is over the whole dataset, the counts over the
+    # complete weeks (the others are at most the partial weeks at either end).
+    everything = db.requests(-(2**31), 2**31, READ)
+    first_seen = first_mondays(everything)
+    frame = with_breakdowns(
+        everything.filter(pl.col("day").is_between(min(weeks), max(weeks) + 6))
+    ).filter(pl.col("monday").is_in(weeks))
+    return weekly_rows(frame, first_seen, k)
 
 
 def write(
