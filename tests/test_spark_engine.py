@@ -399,6 +399,69 @@ def test_local_masters_get_few_shuffle_partitions():
         assert local_cores(cluster) is None
 
 
+def test_local_mode_gets_a_bigger_driver_heap_only_where_nobody_chose_one(
+    tmp_path: Path,
+):
+    """Local mode's tasks share the driver's heap: Spark's 1 GB made exact
+    totals spill on a few hundred MB of logs. More, but never over a choice
+    made anywhere Spark users make it."""
+    pytest.importorskip("pyspark", reason="the spark extra")
+    from anaconda_anon_usage.stats.spark.session import launch_conf
+
+    env = {"SPARK_CONF_DIR": str(tmp_path)}
+    gib = 1 << 30
+
+    def chosen(master=None, conf=None, physical=16 * gib, **extra):  # type: ignore[no-untyped-def]
+        return launch_conf(master, conf or {}, {**env, **extra}, physical)
+
+    four = {"spark.driver.memory": "4096m"}
+    assert chosen() == four  # local[*] by default
+    assert chosen("local[2]") == four
+    assert chosen(physical=8 * gib) == {"spark.driver.memory": "2048m"}
+    assert chosen(physical=2 * gib) == {}  # a quarter is less than Spark's 1 GB
+    assert chosen("yarn") == {}
+    assert chosen(conf={"spark.master": "spark://h:7077"}) == {}
+    # the user's own choice, which would be too late once the JVM runs
+    assert chosen("yarn", {"spark.driver.memory": "6g"}) == {
+        "spark.driver.memory": "6g"
+    }
+    assert chosen(PYSPARK_GATEWAY_PORT="4040") == {}  # spark-submit's JVM
+    for args in (
+        "--driver-memory 2g pyspark-shell",
+        "--conf spark.driver.memory=2g pyspark-shell",
+        "--properties-file /etc/x.conf pyspark-shell",
+        "--master yarn pyspark-shell",
+    ):
+        assert chosen(PYSPARK_SUBMIT_ARGS=args) == {}, args
+    assert chosen(PYSPARK_SUBMIT_ARGS="--master local[2] pyspark-shell") == four
+    assert chosen(SPARK_DRIVER_MEMORY="3g") == {}
+    defaults = tmp_path / "spark-defaults.conf"
+    defaults.write_text("# spark.driver.memory 3g\n")
+    assert chosen() == four
+    for text in ("spark.driver.memory 3g\n", "spark.driver.memory=3g\n"):
+        defaults.write_text(text)
+        assert chosen() == {}, text
+    defaults.write_text("spark.master   yarn\n")
+    assert chosen() == {}
+    assert chosen("local[2]") == four  # --master wins over the file
+    defaults.unlink()
+    (tmp_path / "spark-env.sh").write_text("export SPARK_DRIVER_MEMORY=3g\n")
+    assert chosen() == {}
+
+
+def test_the_test_session_got_the_heap_it_was_given(spark):
+    from conftest import SPARK_TEST_CONF
+
+    from anaconda_anon_usage.stats.spark.session import launch_conf
+
+    given = launch_conf("local[2]", SPARK_TEST_CONF).get("spark.driver.memory")
+    heap = spark._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    if given is None:
+        pytest.skip("this machine's driver memory is chosen elsewhere")
+    assert given.endswith("m")
+    assert heap > 0.8 * (int(given[:-1]) << 20)
+
+
 def test_a_full_disk_is_one_line_per_log(spark, tmp_path: Path, capsys):
     """Spark's write failing (a full disk) ended in a Python traceback."""
     from conftest import tmpfs_mount

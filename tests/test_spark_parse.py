@@ -116,6 +116,8 @@ MORE = [line(time=t) for t in TIMES] + [
     line(agent="conda/24 r/2 c/a!c/b c/" + "z" * 65 + " c/ok c/later"),
     line(agent="conda/24 r/2 i/a i/b\ti/c o/d o/ m/e m/f! m/g i/h"),
     line(agent="conda/24 r/2 solver/a solver/b aau/ aau/1 aau/2 c/a/b"),
+    line(agent="conda/24 r/2 xi/a yo/b zm/c m/ i/! o/" + "z" * 65),  # no admin part
+    line(agent="conda/24 r/2 xi/a\ti/b o/c"),
     line(agent="conda/24 c/x"),
     line(agent="conda/24 c/x "),
     line(agent="conda/"),

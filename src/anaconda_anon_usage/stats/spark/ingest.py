@@ -26,6 +26,7 @@ import hashlib
 import io
 import lzma
 import os
+import re
 import shutil
 import zlib
 from collections.abc import Callable, Sequence
@@ -63,42 +64,45 @@ class Source:
     piece: Any = None
 
 
-def _number(text: Column) -> Column:
-    """The first 8 bytes of sha256 of the text as a signed 64-bit number
-    (0 still possible); null for null."""
-    digest = F.sha2(text, 256)
-    return F.conv(F.substring(digest, 1, 16), 16, -10).cast("long")
-
-
-def _nonzero(number: Column) -> Column:
-    """0 made 1 (0 means "no token"); reads ``number`` twice, so give it a
-    column of its own first, or Spark computes the hash twice."""
-    return F.when(number == 0, F.lit(1).cast("long")).otherwise(number)
+# The first 8 bytes of sha256 of a text as a signed 64-bit number (0 still
+# possible; null for null): the contract's construction, in Spark SQL text.
+NUMBER = "CAST(conv(substring(sha2({}, 256), 1, 16), 16, -10) AS BIGINT)"
+# 0 made 1 (0 means "no token"); give the number a column of its own first
+# (it is read twice), or Spark computes the hash twice
+NONZERO = "CASE WHEN {0} = 0 THEN CAST(1 AS BIGINT) ELSE {0} END"
 
 
 def with_hashes(frame: DataFrame, key_hex: str) -> DataFrame:
     """``frame`` with its token columns (``TOKEN_KINDS``: 0 for no token) and
     ``admin`` (each ``K/V`` token's hash, joined by spaces) replaced by the
-    contract's keyed hashes; one ``sha2`` per token."""
+    contract's keyed hashes; one ``sha2`` per token.
+
+    Written as SQL text so that the admin tokens' lambda variables have fixed
+    names: ``F.transform`` names them afresh on every call (``x_1``, ``x_2``),
+    which changes the generated code of every run, so Spark compiled it again
+    and the JVM had to compile it again (seconds of CPU per run), where an
+    identical plan reuses the compiled class. The key is a literal: Spark
+    hands it to the generated code as a reference, not as code text."""
+    if not re.fullmatch("[0-9a-f]{64}", key_hex):
+        raise ValueError("the dataset key is not 64 lowercase hex digits")
+    admin = NUMBER.format(f"concat('{key_hex}', part)")
     numbers = _add(
         frame,
         **{
-            f"_h_{name}": _number(F.concat(F.lit(key_hex + kind + "/"), F.col(name)))
+            f"_h_{name}": F.expr(NUMBER.format(f"concat('{key_hex}{kind}/', `{name}`)"))
             for name, kind in TOKEN_KINDS.items()
         },
-        _h_admin=F.transform(
-            F.col("admin"), lambda part: _number(F.concat(F.lit(key_hex), part))
-        ),
+        _h_admin=F.expr(f"transform(admin, part -> {admin})"),
     )
 
     def column(name: str) -> Column:
         if name in TOKEN_KINDS:
-            number = F.col(f"_h_{name}")
-            value = F.when(number.isNull(), F.lit(0).cast("long"))
-            return value.otherwise(_nonzero(number)).alias(name)
+            number = f"_h_{name}"
+            value = f"coalesce({NONZERO.format(number)}, CAST(0 AS BIGINT))"
+            return F.expr(value).alias(name)
         if name == "admin":
-            parts = F.transform(F.col("_h_admin"), lambda n: _nonzero(n).cast("string"))
-            return F.array_join(parts, " ").alias(name)
+            parts = f"transform(_h_admin, n -> CAST({NONZERO.format('n')} AS STRING))"
+            return F.expr(f"array_join({parts}, ' ')").alias(name)
         return F.col(name)
 
     return numbers.select(*(column(name) for name in frame.columns))

@@ -90,22 +90,37 @@ def _distinct(column: Column, rsd: float | None) -> Column:
     return F.approx_count_distinct(column, rsd)
 
 
-def _pairs() -> Column:
-    """Each request's (dimension, value) cells."""
+# the dimensions of ``_pairs``' cells, "all" first
+CELL_DIMENSIONS = ("all", *local.DIMENSIONS)
+
+
+def _pairs(numbered: bool = False) -> Column:
+    """Each request's (dimension, value) cells; ``numbered``: the dimension
+    as its index in ``CELL_DIMENSIONS`` (a smaller key to hash and shuffle;
+    ``_dimension_names`` turns it back)."""
+
+    def dimension(name: str) -> Column:
+        return F.lit(CELL_DIMENSIONS.index(name) if numbered else name).alias("d")
+
     return F.array(
-        F.struct(F.lit("all").alias("d"), F.lit("").alias("v")),
+        F.struct(dimension("all"), F.lit("").alias("v")),
         *(
-            F.struct(F.lit(d).alias("d"), F.col(d).alias("v"))
+            F.struct(dimension(d), F.col(d).alias("v"))
             for d in local.DIMENSIONS
             if d != "package"
         ),
         F.struct(
-            F.lit("package").alias("d"),
+            dimension("package"),
             F.when(F.col("kind") == "package", F.col("package"))
             .otherwise(F.lit(""))
             .alias("v"),
         ),
     )
+
+
+def _dimension_names(number: Column) -> Column:
+    """``_pairs(numbered=True)``'s dimension numbers as names."""
+    return F.element_at(F.array(*map(F.lit, CELL_DIMENSIONS)), number + 1)
 
 
 def _cells(frame: DataFrame, rsd: float | None) -> DataFrame:
@@ -172,14 +187,14 @@ def _cells_exact(frame: DataFrame) -> DataFrame:
     cells = ["monday", "dimension", "value"]
     rows = frame.select(
         "monday",
-        F.explode(_pairs()).alias("cell"),
+        F.explode(_pairs(numbered=True)).alias("cell"),
         "client",
         "environment",
         "session",
         "single",
         "kind",
         "status",
-    ).filter((F.col("cell.d") == "all") | (F.col("cell.v") != ""))
+    ).filter((F.col("cell.d") == 0) | (F.col("cell.v") != ""))
     one, none = F.lit(1).cast("long"), F.lit(0).cast("long")
     client = F.col("client")
 
@@ -217,7 +232,7 @@ def _cells_exact(frame: DataFrame) -> DataFrame:
         F.sum("tok.downloads").alias("downloads"),
     )
     t = F.col("t")
-    return distinct.groupBy(*cells).agg(
+    counted = distinct.groupBy(*cells).agg(
         F.count_if(t.isin(1, 2)).alias("clients"),
         F.count_if(t == 3).alias("environments"),
         F.count_if(t == 4).alias("sessions"),
@@ -227,6 +242,7 @@ def _cells_exact(frame: DataFrame) -> DataFrame:
         F.count_if(t == 1).alias(local.CLASSES[0]),
         F.count_if(t == 2).alias(local.CLASSES[1]),
     )
+    return counted.withColumn("dimension", _dimension_names(F.col("dimension")))
 
 
 def _new_or_returning() -> Column:
