@@ -154,3 +154,59 @@ def test_first_seen_in_a_week_left_out_makes_a_client_returning(tmp_path: Path):
     # "health" and "early" were first seen in the left-out week
     assert clients == {"new": 1, "returning": 2}
     assert set(table["week"]) == {"2026-10-12", "2026-10-19"}
+
+
+PIECES = (
+    *("conda/24.1.2", "requests/2.31", "CPython/3.11.7", "Linux/6.1", "debian/12"),
+    *("c/abc", "s/def", "e/ghi", "i/adm1", "o/org_1", "m/" + "z" * 64, "m/" + "z" * 65),
+    *("i/", "o/a!", '\\"', "\\\\", "\\", 'i/a\\"b', '\\"i/q', "x\\\\i/w", "i/ok\\\\"),
+    *('\\"quoted\\"', "i/a/b", "xi/a", "I/up", "o/x\\", "m/\\\\m", "solver/classic"),
+)
+PATHS = (
+    "/conda-forge/linux-64/numpy-1.26.4-py311_0.conda",
+    "/i/o/linux-64/repodata.json",
+    "/m/x/noarch/a-1-0.tar.bz2",
+    '/c\\"h/linux-64/repodata.json',
+    "/ch\\\\/linux-64/x-1-0.conda",
+    "/a/ i/x/linux-64/x-1-0.conda",
+)
+
+
+def odd_lines(count: int, seed: int) -> list[str]:
+    """Lines with backslashes in odd places (escaped quotes in the
+    user-agent, a trailing backslash) and admin parts at odd positions
+    (first, after a quote, repeated, too long, inside a path or referer)."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(count):
+        parts = [rng.choice(PIECES) for _ in range(rng.randint(0, 10))]
+        if rng.random() < 0.8:
+            parts.insert(0, "conda/24.1.2")
+        agent = "".join(p + rng.choice((" ", " ", "  ", "\t")) for p in parts)
+        agent = agent.rstrip() if rng.random() < 0.5 else agent
+        agent += "\\" if rng.random() < 0.1 else ""
+        referer = rng.choice(("-", '\\"', "a\\\\", "x i/y", "x\\"))
+        tail = rng.choice(("", "", ' "rt=1"', ' "\\\\"', " \\"))
+        lines.append(
+            f'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET {rng.choice(PATHS)} '
+            f'HTTP/1.1" 200 5 "{referer}" "{agent}"{tail}'
+        )
+    return lines
+
+
+def test_spark_parse_of_backslashes_and_admin_parts_is_parse_lines(spark):
+    from anaconda_anon_usage.stats.spark.parse import parse_lines
+
+    lines = odd_lines(1500, 7)
+    frame = spark.createDataFrame(list(enumerate(lines)), "i long, line string")
+    rows = parse_lines(frame.orderBy("i").coalesce(1)).drop("bad").collect()
+    kinds: Counter[str] = Counter()
+    for text, row in zip(lines, rows, strict=True):
+        parsed = lf.parse_line(text)
+        kinds[parsed.kind] += 1
+        fields = (None,) * 16 if parsed.request is None else tuple(parsed.request)[1:]
+        if parsed.request is not None:
+            fields = (*fields[:-1], list(fields[-1]))
+            kinds["admin"] += bool(parsed.request.admin)
+        assert tuple(row) == (parsed.kind, parsed.timestamp, *fields), text
+    assert min(kinds[k] for k in ("conda", "other", "malformed", "admin")) > 100
