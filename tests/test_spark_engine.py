@@ -479,3 +479,24 @@ def test_a_full_disk_is_one_line_per_log(spark, tmp_path: Path, capsys):
         assert ds.RawDataset(str(full / "raw")).ledger() == []
         staging = full / "raw" / "_staging"
         assert not staging.exists() or not any(staging.iterdir())
+
+
+def test_master_flag_wins_over_conf_master_as_in_spark_submit():
+    """``--master`` beats ``--conf spark.master=…`` (spark-submit's order),
+    both for the JVM's launch (driver heap) and the session it builds."""
+    pytest.importorskip("pyspark", reason="the spark extra")
+    from pyspark import SparkConf
+
+    from anaconda_anon_usage.stats.spark.session import launch_conf, session_conf
+
+    given = {"spark.master": "yarn", "spark.executor.cores": "3"}
+    built = session_conf(SparkConf(loadDefaults=False), "local[3]", given)
+    assert built.get("spark.master") == "local[3]"
+    assert built.get("spark.executor.cores") == "3"
+    assert built.get("spark.sql.shuffle.partitions") == "6"
+    assert (
+        session_conf(SparkConf(loadDefaults=False), None, given).get("spark.master")
+        == "yarn"
+    )
+    heap = launch_conf("local[3]", given, {}, 8 << 30)
+    assert heap.get("spark.driver.memory")

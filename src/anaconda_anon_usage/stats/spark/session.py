@@ -56,24 +56,34 @@ def get_session(
         )
     # launches the JVM (unless running): reads spark-defaults.conf
     SparkContext._ensure_initialized(conf=launch)  # type: ignore[attr-defined]
-    spark_conf = SparkConf()  # spark.* of the JVM: spark-submit and the defaults file
+    # spark.* of the JVM: spark-submit and the defaults file
+    spark_conf = session_conf(SparkConf(), master, conf or {})
+    return SparkSession.builder.config(conf=spark_conf).getOrCreate()
+
+
+def session_conf(
+    spark_conf: SparkConf, master: str | None, conf: Mapping[str, str]
+) -> SparkConf:
+    """``spark_conf`` (what the JVM was given) with ours layered on: our
+    defaults under it, ``--conf`` over it, ``--master`` over ``--conf
+    spark.master`` (spark-submit's order, and ``launch_conf``'s)."""
     for key, value in DEFAULTS.items():
         if not spark_conf.contains(key):
             spark_conf.set(key, value)
+    # pyspark's launcher turns the progress bar on; ours is off unless asked
+    spark_conf.set("spark.ui.showConsoleProgress", "false")
+    for key, value in conf.items():
+        spark_conf.set(key, value)
     if master:
         spark_conf.setMaster(master)
     elif not spark_conf.contains("spark.master"):
         spark_conf.setMaster("local[*]")
-    # pyspark's launcher turns the progress bar on; ours is off unless asked
-    spark_conf.set("spark.ui.showConsoleProgress", "false")
-    for key, value in (conf or {}).items():
-        spark_conf.set(key, value)
     local = local_cores(spark_conf.get("spark.master", ""))
     if local and not spark_conf.contains("spark.sql.shuffle.partitions"):
         # Spark's 200 fits a cluster; on one machine each task costs more
         # than its share of a week's totals
         spark_conf.set("spark.sql.shuffle.partitions", str(2 * local))
-    return SparkSession.builder.config(conf=spark_conf).getOrCreate()
+    return spark_conf
 
 
 def local_cores(master: str) -> int | None:
