@@ -536,6 +536,34 @@ def test_doctor_reports_tokens(conda: Conda, tmp_path: Path):
     assert "tokens are disabled (decided by: CONDA_ANACONDA_ANON_USAGE)" in out
 
 
+def test_doctor_agrees_with_the_wire_on_another_machines_client_token(
+    conda: Conda, home: Path
+):
+    """A client token whose host line names another machine (a copied home)
+    is not sent where it cannot be renewed: doctor must not call it valid."""
+    if conda_version() < (23, 11):
+        pytest.skip("conda doctor health checks need conda >= 23.11")
+    from anaconda_anon_usage.tokens import machine_identity
+
+    if machine_identity() is None:
+        pytest.skip("no machine identity here: client tokens are not tied")
+    token = "Q29waWVkLWZyb20tb3RoZXI"[:22]
+    conda_dir = home / ".conda"
+    conda_dir.mkdir()
+    (conda_dir / "aau_token").write_text(f"{token}\nhost {'0' * 32}\n")
+    with read_only_bind(home):
+        assert "c" not in conda.search()
+        out = conda.run("doctor", check=False).stdout
+    line = next(line for line in out.splitlines() if "client token:" in line)
+    assert "another machine" in line and line.startswith("❌"), out
+    assert "every token is kept" not in out
+    # writable: renewed on next use, which doctor says (and conda then does)
+    out = conda.run("doctor", check=False).stdout
+    line = next(line for line in out.splitlines() if "client token:" in line)
+    assert "another machine" in line and "replaced on next use" in line, out
+    assert conda.search()["c"] != token
+
+
 # --- issue 8: nothing waits, nothing is lost; honest environment counts --------
 
 
