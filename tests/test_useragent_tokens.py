@@ -75,7 +75,7 @@ def test_read_only_environment_leaves_out_its_token(tmp_path: Path):
         tokens = collect.collect_tokens(str(prefix), pending=True)
         assert kinds(tokens) == ["c", "s", "e"]
         assert "pending" in tokens[2].source
-        pending_tokens.store_pending()
+        pending_tokens.settle_created_environment(str(prefix))
         assert not (prefix / "etc").exists()
 
 
@@ -94,11 +94,11 @@ def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
     # the same process keeps sending the same pending token
     again = collect.collect_tokens(str(prefix), pending=True)
     assert again[-1].value == pending.value
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert not prefix.exists()
     # once conda has made the environment, the sent token is stored in it
     (prefix / "conda-meta").mkdir(parents=True)
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert read_token_file(str(prefix / "etc" / "aau_token")).token == pending.value
     assert collect.collect_tokens(str(prefix))[-1].value == pending.value
 
@@ -149,7 +149,7 @@ def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
         (prefix / "etc" / "aau_token").write_text(collect.new_token() + "\n")
     first = collect.collect_tokens(str(prefix))
     assert kinds(first) == ["c", "s"]
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert not (prefix / "conda-meta").exists()
 
 
@@ -157,7 +157,7 @@ def test_existing_directory_that_is_not_an_environment_is_untouched(tmp_path: Pa
     prefix = tmp_path / "plain"
     prefix.mkdir()
     collect.collect_tokens(str(prefix), pending=True)
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert list(prefix.iterdir()) == []
 
 

@@ -43,9 +43,3 @@ def settle_created_environment(prefix: str) -> None:
         tokenstore.store(path, value)
     else:
         tokenstore.discard(path)
-
-
-def store_pending() -> None:
-    """Write pending environment tokens whose environment now exists."""
-    for prefix in list(_pending):
-        settle_created_environment(prefix)
