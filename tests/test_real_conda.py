@@ -156,6 +156,23 @@ def test_create_stores_the_token_it_sent(conda: Conda, tmp_path: Path):
     )
 
 
+def test_recreating_an_environment_stores_the_token_it_sent(
+    conda: Conda, tmp_path: Path
+):
+    """``conda create -y`` over an existing environment removes it before its
+    requests: the token sent for the new one must be the one it keeps."""
+    prefix = tmp_path / "again"
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    conda.channel.clear()
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    sent = {aau_tokens(agent).get("e") for agent in conda.channel.user_agents()}
+    assert len(sent) == 1 and None not in sent
+    assert read_token(prefix / "etc" / "aau_token") == sent.pop()
+    assert conda.search(CONDA_PREFIX=str(prefix))["e"] == read_token(
+        prefix / "etc" / "aau_token"
+    )
+
+
 def test_create_without_package_conflicts_is_not_blocked(conda: Conda, tmp_path: Path):
     """We must not make the directory early: conda refuses non-empty targets."""
     prefix = tmp_path / "fresh"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -126,16 +127,47 @@ def test_a_created_environment_does_not_keep_a_copied_token(tmp_path: Path):
         assert own is not None and own.value != copied
 
 
-def test_only_a_target_that_is_no_environment_yet_is_noted(
-    tmp_path: Path, conda_env: Path
-):
-    """conda create's target is noted (to settle its token afterwards) only
-    if it was not an environment when the command began."""
+def test_the_target_is_noted_with_the_token_it_held(tmp_path: Path, conda_env: Path):
+    """conda create's target is noted (to settle its token afterwards) with
+    the token its environment held when the command began, if any."""
+    held = collect.environment_token(str(conda_env))
+    assert held is not None
     pending_tokens.note_target(str(conda_env))
-    assert pending_tokens.target is None
+    assert pending_tokens.target == str(conda_env)
+    assert pending_tokens.held == held.value
     future = tmp_path / "a" / ".." / "future"
     pending_tokens.note_target(str(future))
     assert pending_tokens.target == str(tmp_path / "future")
+    assert pending_tokens.held is None
+
+
+def test_an_environment_made_again_keeps_the_token_sent_for_it(conda_env: Path):
+    """``conda create -y`` over an environment removes it before its
+    requests: the pending token sent for it is stored, not dropped."""
+    own = collect.environment_token(str(conda_env))
+    assert own is not None
+    pending_tokens.note_target(str(conda_env))
+    # conda removes the environment, then asks for the user-agent
+    (conda_env / "etc" / "aau_token").unlink()
+    shutil.rmtree(conda_env / "conda-meta")
+    sent = collect.collect_tokens(str(conda_env), pending=True)[-1]
+    assert "pending" in sent.source
+    (conda_env / "conda-meta").mkdir()
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert read_token_file(str(conda_env / "etc" / "aau_token")).token == sent.value
+
+
+def test_an_untouched_environment_keeps_its_own_token(conda_env: Path):
+    """A create that changed nothing (no request, nothing copied) leaves the
+    environment's token alone; one copied over it by a clone is removed."""
+    own = collect.environment_token(str(conda_env))
+    assert own is not None
+    pending_tokens.note_target(str(conda_env))
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert read_token_file(str(conda_env / "etc" / "aau_token")).token == own.value
+    (conda_env / "etc" / "aau_token").write_text(collect.new_token() + "\n")
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert not (conda_env / "etc" / "aau_token").exists()
 
 
 @pytest.mark.parametrize("where", ["plain", "missing"])

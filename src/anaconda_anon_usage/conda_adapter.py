@@ -282,6 +282,6 @@ def post_command(command: str) -> None:
         from conda.base.context import context
 
         if enabled(context):
-            pending.settle_created_environment(pending.target)
+            pending.settle_created_environment(pending.target, pending.held)
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)
