@@ -173,6 +173,26 @@ def test_recreating_an_environment_stores_the_token_it_sent(
     )
 
 
+def test_env_create_named_in_its_file_stores_the_token_it_sent(
+    conda: Conda, tmp_path: Path
+):
+    """``conda env create -f FILE`` takes the name from the file, after the
+    pre-command hook: the environment it makes keeps the token sent for it."""
+    spec = tmp_path / "environment.yml"
+    spec.write_text(
+        f"name: from-file\nchannels:\n  - {conda.channel.url}\n"
+        f"dependencies:\n  - {PACKAGE}\n"
+    )
+    conda.channel.clear()
+    conda.run("env", "create", "-f", str(spec))
+    prefix = tmp_path / "envs" / "from-file"
+    assert (prefix / "conda-meta").is_dir()
+    sent = {aau_tokens(agent).get("e") for agent in conda.channel.user_agents()}
+    stored = read_token(prefix / "etc" / "aau_token")
+    assert stored in sent
+    assert conda.search(CONDA_PREFIX=str(prefix))["e"] == stored
+
+
 def test_create_without_package_conflicts_is_not_blocked(conda: Conda, tmp_path: Path):
     """We must not make the directory early: conda refuses non-empty targets."""
     prefix = tmp_path / "fresh"

@@ -201,3 +201,15 @@ def test_threads_of_one_process_send_the_same_tokens(conda_env: Path):
             pool.map(lambda _: collect.collect_tokens(str(conda_env)), range(64))
         )
     assert all(result == results[0] for result in results)
+
+
+def test_settle_stores_every_pending_token_of_an_environment_made(tmp_path: Path):
+    """``conda env create -f FILE`` names its target after the pre-command
+    hook noted the default one: the made environment still keeps its token."""
+    default, made = tmp_path / "default", tmp_path / "from-file"
+    pending_tokens.note_target(str(default))
+    sent = collect.collect_tokens(str(made), pending=True)[-1].value
+    (made / "conda-meta").mkdir(parents=True)
+    pending_tokens.settle()
+    assert read_token_file(str(made / "etc" / "aau_token")).token == sent
+    assert not default.exists()

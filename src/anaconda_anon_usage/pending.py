@@ -50,3 +50,14 @@ def settle_created_environment(prefix: str, held: str | None = None) -> None:
         tokenstore.store(path, value)
     elif held is None or tokens.read_token_file(path).token != held:
         tokenstore.discard(path)
+
+
+def settle() -> None:
+    """After a creating command: the noted target, and every environment
+    the command sent a pending token for, hold that token (or none)."""
+    # ``conda env create -f FILE`` learns its target from the file, after
+    # the pre-command hook noted the default one.
+    if target is not None:
+        settle_created_environment(target, held)
+    for prefix in list(_pending):
+        settle_created_environment(prefix)
