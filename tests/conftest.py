@@ -35,6 +35,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setattr(pending, "_pending", {})
     monkeypatch.setattr(pending, "target", None)
+    monkeypatch.setattr(pending, "held", None)
     return home
 
 

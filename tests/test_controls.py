@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import read_only_mount
+from conftest import read_only_bind, read_only_mount
 
 from anaconda_anon_usage import controls
 from anaconda_anon_usage.tokens import new_token
@@ -138,3 +138,32 @@ def test_doctor_summary_agrees_with_a_valid_read_only_token(
     client = next(line for line in lines if "client token" in line)
     assert client.startswith("✅") and "kept as it is" in client
     assert lines[-1].startswith("✅"), lines
+
+
+def test_another_machines_client_token_is_not_called_valid(tmp_path: Path):
+    """A copied home's client token (its host line names another machine)
+    is never sent: renewed where it can be, left out where it cannot."""
+    from anaconda_anon_usage.tokens import host_annotation, host_tag
+
+    here = host_annotation("linux:this-machine")
+    token = new_token()
+    path = tmp_path / ".conda" / "aau_token"
+    path.parent.mkdir()
+    path.write_text(f"{token}\nhost {host_tag(token, 'linux:elsewhere')}\n")
+    healthy, line, _ = controls.token_health("client", str(path), here)
+    assert healthy and line.endswith("is another machine's (replaced on next use)")
+    # the same file where nothing can be written
+    ro = tmp_path / "ro-home"
+    (ro / ".conda").mkdir(parents=True)
+    (ro / ".conda" / "aau_token").write_text(path.read_text())
+    with read_only_bind(ro):
+        healthy, line, problem = controls.token_health(
+            "client", str(ro / ".conda" / "aau_token"), here
+        )
+    assert not healthy and "another machine's and cannot be replaced" in line
+    assert problem == f"{ro / '.conda'} is not writable"
+    # the same machine, or no host line yet (adopted): valid
+    path.write_text(f"{token}\nhost {host_tag(token, 'linux:this-machine')}\n")
+    assert controls.token_health("client", str(path), here)[1].endswith("is valid")
+    path.write_text(f"{token}\n")
+    assert controls.token_health("client", str(path), here)[1].endswith("is valid")

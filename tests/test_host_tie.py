@@ -116,3 +116,31 @@ def test_the_identity_file_is_read_without_waiting(tmp_path: Path):
     os.mkfifo(fifo)  # no writer: a blocking open or read would hang here
     assert tokens._read_first_line(str(fifo)) is None
     assert tokens._read_first_line(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("odd", ["directory", "huge", "empty", "fifo"])
+def test_an_odd_identity_file_gives_the_next_one_or_no_tie(
+    tmp_path: Path, monkeypatch, odd: str
+):
+    """A machine-id that is no small regular file is passed over (the dbus
+    copy is asked next); with none usable the token is not tied."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux only")
+    first = tmp_path / "machine-id"
+    if odd == "directory":
+        first.mkdir()
+    elif odd == "huge":
+        first.write_text(MACHINE_ID + "\n" + "x" * tokens.MAX_FILE_BYTES)
+    elif odd == "empty":
+        first.write_text("")
+    else:
+        os.mkfifo(first)
+    dbus = tmp_path / "dbus-machine-id"
+    monkeypatch.setattr(tokens, "LINUX_ID_FILES", (str(first), str(dbus)))
+    monkeypatch.setattr(tokens, "CONTAINER_MARKERS", ())
+    assert tokens.machine_identity() is None
+    path = str(tmp_path / "aau_token")
+    token = load_or_create(path, annotate=tokens.host_annotation(None))
+    assert Path(path).read_text() == f"{token}\n"
+    dbus.write_text(MACHINE_ID + "\n")
+    assert tokens.machine_identity() == f"linux:{MACHINE_ID}"

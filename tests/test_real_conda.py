@@ -156,6 +156,46 @@ def test_create_stores_the_token_it_sent(conda: Conda, tmp_path: Path):
     )
 
 
+def test_recreating_an_environment_stores_the_token_it_sent(
+    conda: Conda, tmp_path: Path
+):
+    """``conda create -y`` over an existing environment removes it before its
+    requests: the token sent for the new one must be the one it keeps."""
+    prefix = tmp_path / "again"
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    conda.channel.clear()
+    conda.run("create", "-y", "-p", str(prefix), PACKAGE)
+    sent = {aau_tokens(agent).get("e") for agent in conda.channel.user_agents()}
+    assert len(sent) == 1 and None not in sent
+    assert read_token(prefix / "etc" / "aau_token") == sent.pop()
+    assert conda.search(CONDA_PREFIX=str(prefix))["e"] == read_token(
+        prefix / "etc" / "aau_token"
+    )
+
+
+def test_env_create_named_in_its_file_stores_the_token_it_sent(
+    conda: Conda, tmp_path: Path
+):
+    """``conda env create -f FILE`` takes the name from the file, after the
+    pre-command hook: the environment it makes keeps the token sent for it."""
+    spec = tmp_path / "environment.yml"
+    spec.write_text(
+        f"name: from-file\nchannels:\n  - {conda.channel.url}\n"
+        f"dependencies:\n  - {PACKAGE}\n"
+    )
+    conda.channel.clear()
+    conda.run("env", "create", "-f", str(spec))
+    prefix = tmp_path / "envs" / "from-file"
+    assert (prefix / "conda-meta").is_dir()
+    sent = {aau_tokens(agent).get("e") for agent in conda.channel.user_agents()}
+    own = conda.search(CONDA_PREFIX=str(prefix))["e"]
+    assert read_token(prefix / "etc" / "aau_token") == own
+    # whatever was sent for the new environment is its token (conda 23.x
+    # sends the default target's, base here, for the whole command)
+    base = conda.search()["e"]
+    assert sent - {base} <= {own}, (sent, base, own)
+
+
 def test_create_without_package_conflicts_is_not_blocked(conda: Conda, tmp_path: Path):
     """We must not make the directory early: conda refuses non-empty targets."""
     prefix = tmp_path / "fresh"
@@ -534,6 +574,34 @@ def test_doctor_reports_tokens(conda: Conda, tmp_path: Path):
     conda.home = tmp_path
     out = conda.run("doctor", check=False, CONDA_ANACONDA_ANON_USAGE="no").stdout
     assert "tokens are disabled (decided by: CONDA_ANACONDA_ANON_USAGE)" in out
+
+
+def test_doctor_agrees_with_the_wire_on_another_machines_client_token(
+    conda: Conda, home: Path
+):
+    """A client token whose host line names another machine (a copied home)
+    is not sent where it cannot be renewed: doctor must not call it valid."""
+    if conda_version() < (23, 11):
+        pytest.skip("conda doctor health checks need conda >= 23.11")
+    from anaconda_anon_usage.tokens import machine_identity
+
+    if machine_identity() is None:
+        pytest.skip("no machine identity here: client tokens are not tied")
+    token = "Q29waWVkLWZyb20tb3RoZXI"[:22]
+    conda_dir = home / ".conda"
+    conda_dir.mkdir()
+    (conda_dir / "aau_token").write_text(f"{token}\nhost {'0' * 32}\n")
+    with read_only_bind(home):
+        assert "c" not in conda.search()
+        out = conda.run("doctor", check=False).stdout
+    line = next(line for line in out.splitlines() if "client token:" in line)
+    assert "another machine" in line and line.startswith("❌"), out
+    assert "every token is kept" not in out
+    # writable: renewed on next use, which doctor says (and conda then does)
+    out = conda.run("doctor", check=False).stdout
+    line = next(line for line in out.splitlines() if "client token:" in line)
+    assert "another machine" in line and "replaced on next use" in line, out
+    assert conda.search()["c"] != token
 
 
 # --- issue 8: nothing waits, nothing is lost; honest environment counts --------

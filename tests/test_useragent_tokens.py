@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_read_only_environment_leaves_out_its_token(tmp_path: Path):
         tokens = collect.collect_tokens(str(prefix), pending=True)
         assert kinds(tokens) == ["c", "s", "e"]
         assert "pending" in tokens[2].source
-        pending_tokens.store_pending()
+        pending_tokens.settle_created_environment(str(prefix))
         assert not (prefix / "etc").exists()
 
 
@@ -94,11 +95,11 @@ def test_not_yet_an_environment_creates_nothing(tmp_path: Path):
     # the same process keeps sending the same pending token
     again = collect.collect_tokens(str(prefix), pending=True)
     assert again[-1].value == pending.value
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert not prefix.exists()
     # once conda has made the environment, the sent token is stored in it
     (prefix / "conda-meta").mkdir(parents=True)
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert read_token_file(str(prefix / "etc" / "aau_token")).token == pending.value
     assert collect.collect_tokens(str(prefix))[-1].value == pending.value
 
@@ -126,16 +127,47 @@ def test_a_created_environment_does_not_keep_a_copied_token(tmp_path: Path):
         assert own is not None and own.value != copied
 
 
-def test_only_a_target_that_is_no_environment_yet_is_noted(
-    tmp_path: Path, conda_env: Path
-):
-    """conda create's target is noted (to settle its token afterwards) only
-    if it was not an environment when the command began."""
+def test_the_target_is_noted_with_the_token_it_held(tmp_path: Path, conda_env: Path):
+    """conda create's target is noted (to settle its token afterwards) with
+    the token its environment held when the command began, if any."""
+    held = collect.environment_token(str(conda_env))
+    assert held is not None
     pending_tokens.note_target(str(conda_env))
-    assert pending_tokens.target is None
+    assert pending_tokens.target == str(conda_env)
+    assert pending_tokens.held == held.value
     future = tmp_path / "a" / ".." / "future"
     pending_tokens.note_target(str(future))
     assert pending_tokens.target == str(tmp_path / "future")
+    assert pending_tokens.held is None
+
+
+def test_an_environment_made_again_keeps_the_token_sent_for_it(conda_env: Path):
+    """``conda create -y`` over an environment removes it before its
+    requests: the pending token sent for it is stored, not dropped."""
+    own = collect.environment_token(str(conda_env))
+    assert own is not None
+    pending_tokens.note_target(str(conda_env))
+    # conda removes the environment, then asks for the user-agent
+    (conda_env / "etc" / "aau_token").unlink()
+    shutil.rmtree(conda_env / "conda-meta")
+    sent = collect.collect_tokens(str(conda_env), pending=True)[-1]
+    assert "pending" in sent.source
+    (conda_env / "conda-meta").mkdir()
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert read_token_file(str(conda_env / "etc" / "aau_token")).token == sent.value
+
+
+def test_an_untouched_environment_keeps_its_own_token(conda_env: Path):
+    """A create that changed nothing (no request, nothing copied) leaves the
+    environment's token alone; one copied over it by a clone is removed."""
+    own = collect.environment_token(str(conda_env))
+    assert own is not None
+    pending_tokens.note_target(str(conda_env))
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert read_token_file(str(conda_env / "etc" / "aau_token")).token == own.value
+    (conda_env / "etc" / "aau_token").write_text(collect.new_token() + "\n")
+    pending_tokens.settle_created_environment(str(conda_env), pending_tokens.held)
+    assert not (conda_env / "etc" / "aau_token").exists()
 
 
 @pytest.mark.parametrize("where", ["plain", "missing"])
@@ -149,7 +181,7 @@ def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
         (prefix / "etc" / "aau_token").write_text(collect.new_token() + "\n")
     first = collect.collect_tokens(str(prefix))
     assert kinds(first) == ["c", "s"]
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert not (prefix / "conda-meta").exists()
 
 
@@ -157,7 +189,7 @@ def test_existing_directory_that_is_not_an_environment_is_untouched(tmp_path: Pa
     prefix = tmp_path / "plain"
     prefix.mkdir()
     collect.collect_tokens(str(prefix), pending=True)
-    pending_tokens.store_pending()
+    pending_tokens.settle_created_environment(str(prefix))
     assert list(prefix.iterdir()) == []
 
 
@@ -169,3 +201,15 @@ def test_threads_of_one_process_send_the_same_tokens(conda_env: Path):
             pool.map(lambda _: collect.collect_tokens(str(conda_env)), range(64))
         )
     assert all(result == results[0] for result in results)
+
+
+def test_settle_stores_every_pending_token_of_an_environment_made(tmp_path: Path):
+    """``conda env create -f FILE`` names its target after the pre-command
+    hook noted the default one: the made environment still keeps its token."""
+    default, made = tmp_path / "default", tmp_path / "from-file"
+    pending_tokens.note_target(str(default))
+    sent = collect.collect_tokens(str(made), pending=True)[-1].value
+    (made / "conda-meta").mkdir(parents=True)
+    pending_tokens.settle()
+    assert read_token_file(str(made / "etc" / "aau_token")).token == sent
+    assert not default.exists()

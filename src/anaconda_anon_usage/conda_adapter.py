@@ -275,13 +275,11 @@ def post_command(command: str) -> None:
     if command not in CREATE_COMMANDS:
         return
     try:
-        from . import pending
-
-        if pending.target is None:
-            return
         from conda.base.context import context
 
         if enabled(context):
-            pending.settle_created_environment(pending.target)
+            from . import pending
+
+            pending.settle()
     except Exception as error:
         debug("post-command for %r failed: %s", command, error)

@@ -212,13 +212,34 @@ def _cannot_write(path: str) -> str | None:
     return None
 
 
-def token_health(name: str, path: str | None) -> tuple[bool, str, str | None]:
+def token_health(
+    name: str, path: str | None, annotate: tokens.Annotate | None = None
+) -> tuple[bool, str, str | None]:
     """(healthy, line, reason it cannot be written) for one token location:
-    one verdict, from which every line of the report is made."""
+    one verdict, from which every line of the report is made. ``annotate``:
+    what the token must carry (the client token's host tie), as conda asks."""
     if path is None:
         return False, f"{name} token: no home directory, so none is kept", None
     problem = _cannot_write(path)
     current = tokens.read_token_file(path)
+    if (
+        current.status == tokens.VALID
+        and annotate is not None
+        and tokenstore.verdict(current, annotate) == tokenstore.RENEW
+    ):
+        # conda renews it, or leaves it out where it cannot: never sends it
+        if problem:
+            return (
+                False,
+                f"{name} token: {path} is another machine's and cannot be "
+                f"replaced: {problem} (left out)",
+                problem,
+            )
+        return (
+            True,
+            f"{name} token: {path} is another machine's (replaced on next use)",
+            None,
+        )
     if current.status == tokens.VALID:
         if problem:
             return (
@@ -255,8 +276,11 @@ def health_check(prefix: str, verbose: bool) -> None:
     if tokens.is_conda_environment(prefix):
         locations.append(("environment", tokens.environment_token_path(prefix)))
     problems, read_only = [], []
+    host_tie = tokens.host_annotation(tokens.machine_identity())
     for name, path in locations:
-        healthy, line, problem = token_health(name, path)
+        healthy, line, problem = token_health(
+            name, path, host_tie if name == "client" else None
+        )
         print(f"{OK if healthy else BAD} {line}")
         if not healthy:
             problems.append(name)

@@ -10,16 +10,22 @@ from . import tokens
 
 # prefix -> the token sent for it, not yet written
 _pending: dict[str, str] = {}
-# the command's target, if it was no environment when the command began
+# the command's target, and the token its environment held when the command
+# began (None if it was no environment or had none)
 target: str | None = None
+held: str | None = None
 
 
 def note_target(prefix: str) -> None:
-    """Remember the target of a creating command if it is no environment yet."""
-    global target
-    prefix = os.path.abspath(prefix)
-    if not tokens.is_conda_environment(prefix):
-        target = prefix
+    """Remember the target of a creating command and the token it holds."""
+    # An existing target is noted too: ``conda create -y`` over an
+    # environment removes it before its requests, which then send a pending
+    # token for it.
+    global target, held
+    target = os.path.abspath(prefix)
+    held = None
+    if tokens.is_conda_environment(target):
+        held = tokens.read_token_file(tokens.environment_token_path(target)).token
 
 
 def pending_token(prefix: str, path: str) -> tuple[str, str]:
@@ -28,8 +34,9 @@ def pending_token(prefix: str, path: str) -> tuple[str, str]:
     return value, f"{path} (pending: written once the environment exists)"
 
 
-def settle_created_environment(prefix: str) -> None:
-    """The new environment at ``prefix`` holds the token sent for it, or none."""
+def settle_created_environment(prefix: str, held: str | None = None) -> None:
+    """The environment at ``prefix`` holds the token sent for it; else the
+    one it ``held`` before the command, or none."""
     # A file that got there otherwise (``conda create --clone`` copies it)
     # is another environment's token.
     prefix = os.path.abspath(prefix)
@@ -41,11 +48,16 @@ def settle_created_environment(prefix: str) -> None:
 
     if value is not None:
         tokenstore.store(path, value)
-    else:
+    elif held is None or tokens.read_token_file(path).token != held:
         tokenstore.discard(path)
 
 
-def store_pending() -> None:
-    """Write pending environment tokens whose environment now exists."""
+def settle() -> None:
+    """After a creating command: the noted target, and every environment
+    the command sent a pending token for, hold that token (or none)."""
+    # ``conda env create -f FILE`` learns its target from the file, after
+    # the pre-command hook noted the default one.
+    if target is not None:
+        settle_created_environment(target, held)
     for prefix in list(_pending):
         settle_created_environment(prefix)

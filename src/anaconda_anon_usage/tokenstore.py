@@ -1,4 +1,5 @@
-"""Writing token files: creation, repair and replacement, without locks.
+"""Whether a stored token is kept, adopted (gains its host line) or renewed,
+and writing token files: creation, repair and replacement, without locks.
 
 Imported only when something must be written (first use, repair, reset),
 so the steady state never loads it.
