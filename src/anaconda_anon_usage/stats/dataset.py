@@ -418,16 +418,6 @@ class RawDataset:
                     raise
         return frame.filter((pl.col("day") >= first_day) & (pl.col("day") < end_day))
 
-    def first_days(self) -> dict[int, int]:
-        """Each client's first day over the whole dataset."""
-        frame = self._read(self.files(), ["day", "client"])
-        first = (
-            frame.filter(pl.col("client") != 0)
-            .group_by("client")
-            .agg(pl.col("day").min().cast(pl.Int64))
-        )
-        return dict(first.iter_rows())  # type: ignore[arg-type]
-
     # ---- writing: the commit protocol ----------------------------------
 
     def new_piece(self) -> Piece:

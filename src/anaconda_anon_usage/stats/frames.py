@@ -10,10 +10,8 @@ per chunk. This is where the ingest speed comes from.
 
 from __future__ import annotations
 
-import contextlib
 import io
 from collections.abc import Callable
-from datetime import date
 from typing import NamedTuple
 
 import polars as pl
@@ -75,9 +73,9 @@ def _days(dates: list[str]) -> dict[str, int]:
     holds one or two: a polars plan for them cost more than the work."""
     days = {}
     for text in dates:
-        with contextlib.suppress(ValueError):  # no such day
-            day = date(int(text[7:11]), lf.MONTHS.index(text[3:6]) + 1, int(text[:2]))
-            days[text] = day.toordinal() - lf.EPOCH_ORDINAL
+        day = lf.epoch_day(text[:2], text[3:6], text[7:11])
+        if day is not None:
+            days[text] = day
     return days
 
 
@@ -86,10 +84,9 @@ def _offsets(zones: list[str]) -> dict[str, int]:
     ``lf.TIME``) under 24 hours."""
     offsets = {}
     for zone in zones:
-        hours, minutes = int(zone[1:3]), int(zone[3:5])
-        if hours <= 23 and minutes <= 59:
-            sign = -1 if zone[0] == "-" else 1
-            offsets[zone] = sign * (hours * 3600 + minutes * 60)
+        offset = lf.utc_offset(zone[0], zone[1:3], zone[3:5])
+        if offset is not None:
+            offsets[zone] = offset
     return offsets
 
 

@@ -143,15 +143,33 @@ def parse_time(text: str) -> int | None:
     if not match:
         return None
     day, month, year, hour, minute, second, sign, off_h, off_m = match.groups()
-    h, m, s, oh, om = int(hour), int(minute), int(second), int(off_h), int(off_m)
-    if h > 23 or m > 59 or s > 59 or oh > 23 or om > 59:
+    h, m, s = int(hour), int(minute), int(second)
+    if h > 23 or m > 59 or s > 59:
         return None
+    offset = utc_offset(sign, off_h, off_m)
+    days = epoch_day(day, month, year)
+    if offset is None or days is None:
+        return None
+    return days * 86400 + h * 3600 + m * 60 + s - offset
+
+
+def epoch_day(day: str, month: str, year: str) -> int | None:
+    """Days since 1970-01-01 of a ``dd``, ``Mon``, ``yyyy`` date that exists;
+    None for one that does not (31 Apr, 29 Feb 2026, year 0)."""
     try:
-        days = date(int(year), MONTHS.index(month) + 1, int(day)).toordinal()
-    except ValueError:  # no such day (31 Apr, 29 Feb 2026, year 0)
+        ordinal = date(int(year), MONTHS.index(month) + 1, int(day)).toordinal()
+    except ValueError:
         return None
-    offset = (oh * 3600 + om * 60) * (-1 if sign == "-" else 1)
-    return (days - EPOCH_ORDINAL) * 86400 + h * 3600 + m * 60 + s - offset
+    return ordinal - EPOCH_ORDINAL
+
+
+def utc_offset(sign: str, hours: str, minutes: str) -> int | None:
+    """Seconds east of UTC of ``+hhmm``/``-hhmm``; None from 24 hours or
+    60 minutes."""
+    oh, om = int(hours), int(minutes)
+    if oh > 23 or om > 59:
+        return None
+    return (oh * 3600 + om * 60) * (-1 if sign == "-" else 1)
 
 
 def _positional(parts: list[str], index: int) -> str | None:

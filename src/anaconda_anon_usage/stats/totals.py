@@ -55,6 +55,11 @@ def monday_of(day: int) -> int:
     return day - (day + 3) % 7
 
 
+def _mondays(day: pl.Expr) -> pl.Expr:
+    """``monday_of`` on a column of days."""
+    return day - (day + 3) % 7
+
+
 HOURS_PER_WEEK = 7 * 24
 DEFAULT_TOLERANCE_HOURS = 3
 
@@ -206,10 +211,6 @@ READ = [
 ]
 
 
-def load_requests(db: RawDataset, first_day: int, end_day: int) -> pl.DataFrame:
-    return with_breakdowns(db.requests(first_day, end_day, READ))
-
-
 def with_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
     """Stored requests with what the totals count them by: ``monday``,
     ``hits``, the breakdowns' values ("" for none)."""
@@ -217,10 +218,7 @@ def with_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("day").cast(pl.Int64),
         pl.col("status").cast(pl.Int64),
         pl.lit(1, pl.Int64).alias("hits"),
-        pl.col("day")
-        .cast(pl.Int64)
-        .map_batches(lambda d: d - (d + 3) % 7)
-        .alias("monday"),
+        _mondays(pl.col("day").cast(pl.Int64)).alias("monday"),
         _per_distinct(frame, "python", pl.col("python").str.extract(r"/(\d+\.\d+)", 1))
         .fill_null("")
         .alias("python_version"),
@@ -296,7 +294,7 @@ def session_classes(frame: pl.DataFrame) -> pl.DataFrame:
 
 def weekly_rows(frame: pl.DataFrame, first_seen: pl.DataFrame, k: int) -> pl.DataFrame:
     """The published table (``COLUMNS``) from the requests of complete weeks
-    (``load_requests``' columns) and each client's first Monday
+    (``with_breakdowns``' columns) and each client's first Monday
     (``first_mondays``)."""
     classes = session_classes(frame)
     counted = _counted(
@@ -372,12 +370,11 @@ def ordered(published: pl.DataFrame) -> pl.DataFrame:
 def first_mondays(requests: pl.DataFrame) -> pl.DataFrame:
     """``client, first``: the Monday of each client's first day in
     ``requests`` (``day`` and ``client`` of every stored request)."""
-    day = pl.col("day").cast(pl.Int64).min()
     return (
         requests.lazy()
         .filter(pl.col("client") != 0)
         .group_by("client")
-        .agg((day - (day + 3) % 7).alias("first"))
+        .agg(_mondays(pl.col("day").cast(pl.Int64).min()).alias("first"))
         .collect()
     )
 

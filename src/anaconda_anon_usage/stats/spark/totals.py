@@ -60,7 +60,7 @@ def requests(spark: SparkSession, dataset: RawDataset) -> DataFrame:
 
 
 def _prepared(frame: DataFrame) -> DataFrame:
-    """``local.load_requests``' derived columns."""
+    """``local.with_breakdowns``' derived columns."""
     day = F.col("day").cast("long")
     return frame.select(
         monday(day).alias("monday"),
