@@ -113,6 +113,8 @@ class LedgerEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
+        if not isinstance(data, dict):  # valid JSON, but not an entry
+            raise TypeError(f"a JSON {type(data).__name__}, not an object")
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
         values["files"] = tuple(values["files"])
@@ -378,6 +380,10 @@ class RawDataset:
                         raise DatasetError(
                             f"{self.path}: {relative} of the ledger is missing"
                         )
+                if not os.path.isfile(final):  # a directory reads as no rows
+                    raise DatasetError(
+                        f"{self.path}: {relative} of the ledger is not a file"
+                    )
                 yield partition, final
 
     def _staged_path(self, piece: str, relative: str) -> str:
@@ -393,9 +399,28 @@ class RawDataset:
         if not paths:
             return pl.DataFrame(schema=schema)
         frame = pl.scan_parquet(paths, hive_partitioning=False)
-        return frame.select(
-            pl.col(name).cast(kind) for name, kind in schema.items()
-        ).collect()
+        try:
+            return frame.select(
+                pl.col(name).cast(kind) for name, kind in schema.items()
+            ).collect()
+        except FileNotFoundError:
+            raise  # a writer moved it: ``requests`` looks again
+        except (pl.exceptions.PolarsError, OSError) as error:
+            raise DatasetError(self._damaged(paths, error)) from None
+
+    def _damaged(self, paths: list[str], error: Exception) -> str:
+        """One line naming the file that cannot be read (polars' error names
+        none, or only part of its path)."""
+        for path in paths:
+            try:
+                pl.read_parquet_schema(path)
+            except (pl.exceptions.PolarsError, OSError) as reason:
+                error = reason
+                break
+        else:
+            path = self.path
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"{path} cannot be read: {first}"
 
     def requests(
         self, first_day: int, end_day: int, columns: list[str] | None = None
