@@ -121,3 +121,18 @@ def test_an_unreadable_parquet_file_is_a_one_line_error(dataset: tuple[Path, Pat
     assert result.returncode == 2, result
     assert result.stderr.startswith("aau-stats: ") and result.stderr.count("\n") == 1
     assert victim.name in result.stderr, result.stderr
+
+
+def test_a_damaged_parquet_file_is_a_one_line_error_on_spark(
+    spark, dataset: tuple[Path, Path], capsys
+):
+    raw, out = dataset
+    weekly = (out / "weekly.csv").read_text()
+    victim = sorted((raw / "requests").glob("*/*.parquet"))[0]
+    victim.write_bytes(victim.read_bytes()[:100])
+    capsys.readouterr()
+    spark_args = ["--engine", "spark", "--master", "local[2]"]
+    args = ["totals", *spark_args, "--raw", str(raw), "--out", str(out), "-k", "1"]
+    assert main(args) == 2
+    assert_one_line_error(capsys, victim.name)
+    assert (out / "weekly.csv").read_text() == weekly

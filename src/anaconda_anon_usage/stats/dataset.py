@@ -406,21 +406,23 @@ class RawDataset:
         except FileNotFoundError:
             raise  # a writer moved it: ``requests`` looks again
         except (pl.exceptions.PolarsError, OSError) as error:
-            raise DatasetError(self._damaged(paths, error)) from None
+            found = self.unreadable_file(paths)
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise DatasetError(
+                found or f"{self.path} cannot be read: {first}"
+            ) from None
 
-    def _damaged(self, paths: list[str], error: Exception) -> str:
-        """One line naming the file that cannot be read (polars' error names
-        none, or only part of its path)."""
-        for path in paths:
+    def unreadable_file(self, paths: list[str] | None = None) -> str | None:
+        """One line naming the first committed Parquet file whose footer
+        cannot be read, or None: what a reading engine's error names only in
+        part (polars), or among pages of Java (Spark)."""
+        for path in self.files() if paths is None else paths:
             try:
                 pl.read_parquet_schema(path)
-            except (pl.exceptions.PolarsError, OSError) as reason:
-                error = reason
-                break
-        else:
-            path = self.path
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        return f"{path} cannot be read: {first}"
+            except (pl.exceptions.PolarsError, OSError) as error:
+                first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                return f"{path} cannot be read: {first}"
+        return None
 
     def requests(
         self, first_day: int, end_day: int, columns: list[str] | None = None

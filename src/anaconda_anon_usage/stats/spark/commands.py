@@ -99,6 +99,13 @@ def run_totals(args: argparse.Namespace) -> int:
         )
     except (NoSession, DatasetError) as error:
         return _fail(str(error))
+    except Exception:
+        # Spark's failure to read a damaged file is pages of Java: name the
+        # file in one line where one is found; anything else is raised.
+        damaged = db.unreadable_file()
+        if damaged is None:
+            raise
+        return _fail(damaged)
     finally:
         db.close()
     extra = {"engine": "spark"}
