@@ -6,6 +6,9 @@ The same texts are checked against a real conda in test_real_conda_config.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from anaconda_anon_usage.condarc import Setting, Uncertain, read_setting
@@ -91,3 +94,40 @@ def test_what_cannot_be_read_for_certain(text: str):
 
 def test_a_file_that_cannot_spell_the_key_is_not_parsed():
     assert read_setting("channels: [unclosed\n? odd: *alias\n") is None
+
+
+# A flow node cut short right after an anchor or a tag (a half-edited or
+# truncated file): the reader stopped advancing and looped for ever.
+CUT_AFTER_A_PROPERTY = [
+    "{anaconda_anon_usage: &",
+    "{anaconda_anon_usage: !!bool",
+    "{anaconda_anon_usage: [&a",
+    "anaconda_anon_usage: true\nchannels: [&",
+    "anaconda_anon_usage: true\nchannels: [&a\n",
+    "anaconda_anon_usage: true\nchannels: {a: &b\n",
+    "lanaconda_anon_usage: [&",
+]
+
+
+@pytest.mark.parametrize("text", CUT_AFTER_A_PROPERTY, ids=repr)
+def test_a_flow_node_cut_after_an_anchor_or_tag_is_uncertain(text: str):
+    # in a child process: the failure is a loop that never ends
+    code = (
+        "import sys\n"
+        "from anaconda_anon_usage.condarc import Uncertain, read_setting\n"
+        "try:\n"
+        "    read_setting(sys.argv[1])\n"
+        "except Uncertain:\n"
+        "    print('uncertain')\n"
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code, text],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"reading {text!r} never ends")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "uncertain\n"

@@ -458,7 +458,8 @@ class _Flow:
             self.skip_collection()
             return ("collection", "")
         tag = None
-        while char in "&!":
+        # (``char`` is "" at the end of the text: "" is in every string)
+        while char and char in "&!":
             end = self.pos
             while end < len(self.text) and self.text[end] not in " \n,]}":
                 end += 1
@@ -470,6 +471,8 @@ class _Flow:
             self.pos = end
             self._skip_space()
             char = self.text[self.pos : self.pos + 1]
+        if not char:
+            raise Uncertain("a flow collection that is not closed")
         if char in ('"', "'"):
             value, self.pos = _quoted(self.text, self.pos)
             return ("tagged" if tag else "quoted", value)
