@@ -4,6 +4,7 @@ file cut short or replaced, a file nobody may read) is a one-line error for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("polars", reason="the counting side needs the stats extra")
+
+from conftest import read_only_mount
 
 from anaconda_anon_usage.stats.cli import main
 
@@ -136,3 +139,18 @@ def test_a_damaged_parquet_file_is_a_one_line_error_on_spark(
     assert main(args) == 2
     assert_one_line_error(capsys, victim.name)
     assert (out / "weekly.csv").read_text() == weekly
+
+
+@pytest.mark.parametrize("place", ["under a file", "read-only"])
+def test_sample_into_a_place_it_cannot_write_is_a_one_line_error(
+    tmp_path: Path, capsys, place: str
+):
+    with contextlib.ExitStack() as stack:
+        if place == "under a file":
+            (tmp_path / "file").write_text("x")
+            directory = tmp_path / "file" / "logs"
+        else:
+            stack.enter_context(read_only_mount(tmp_path / "ro"))
+            directory = tmp_path / "ro" / "logs"
+        assert main(["sample", str(directory), "--weeks", "1", "--clients", "5"]) == 2
+        assert_one_line_error(capsys, str(directory))

@@ -258,13 +258,16 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.clients < 1:
         return _fail("--clients must be 1 or more")
 
-    generate(
-        args.directory,
-        weeks=args.weeks,
-        clients=args.clients,
-        seed=args.seed,
-        compress=args.gzip,
-    )
+    try:
+        generate(
+            args.directory,
+            weeks=args.weeks,
+            clients=args.clients,
+            seed=args.seed,
+            compress=args.gzip,
+        )
+    except OSError as error:
+        return _fail(f"cannot write to {args.directory}: {error.strerror or error}")
     print(f"wrote {args.weeks * 7} daily logs and truth.json to {args.directory}")
     return 0
 
