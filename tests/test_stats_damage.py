@@ -5,6 +5,7 @@ file cut short or replaced, a file nobody may read) is a one-line error for
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -70,6 +71,23 @@ def test_a_ledger_entry_that_is_not_an_object_is_a_one_line_error(
     log = tmp_path / "more.log"
     log.write_text(week_of_lines().replace("2026", "2025"))
     assert main(["ingest", "--raw", str(raw), str(log)]) == 2
+    assert_one_line_error(capsys, entry.name, "damaged")
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("files", "requests"), ("files", [5]), ("files", ["x"]), ("hours", [[1]])],
+)
+def test_a_ledger_entry_with_a_field_of_the_wrong_shape_is_a_one_line_error(
+    dataset: tuple[Path, Path], capsys, field: str, value: object
+):
+    raw, out = dataset
+    entry = next((raw / "ledger").glob("*.json"))
+    data = json.loads(entry.read_text())
+    data[field] = value
+    entry.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["totals", "--raw", str(raw), "--out", str(out), "-k", "1"]) == 2
     assert_one_line_error(capsys, entry.name, "damaged")
 
 

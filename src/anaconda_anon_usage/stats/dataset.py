@@ -117,7 +117,12 @@ class LedgerEntry:
             raise TypeError(f"a JSON {type(data).__name__}, not an object")
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
-        values["files"] = tuple(values["files"])
+        files = values["files"]
+        if not isinstance(files, list) or not all(
+            isinstance(f, str) and f.count("/") == 2 for f in files
+        ):
+            raise ValueError("'files' is not a list of requests/date=…/… paths")
+        values["files"] = tuple(files)
         values["hours"] = tuple((int(a), int(b)) for a, b in values["hours"])
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra=extra)
