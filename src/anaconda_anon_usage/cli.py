@@ -169,7 +169,23 @@ def _error(message: str, as_json: bool) -> int:
     return 1
 
 
+def reader_gone() -> int:
+    """stdout's reader went away (``| head -1``): no traceback now, nor at
+    exit when Python flushes stdout; exit 1, as ``aau-stats`` does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.random:
         print(new_token())

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import conda_settings, tokens, tokenstore, useragent
-from .cli import print_error, render, report
+from .cli import print_error, reader_gone, render, report
 from .subcommand_args import configure_parser
 
 CONFLICT = "argument -p/--prefix: not allowed with argument -n/--name"
@@ -167,6 +167,15 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace | Sequence[str]) -> int:
+    """``conda anon-usage``; a closed stdout (``| head -1``) is no error
+    report, as for conda's own commands."""
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def _run(args: argparse.Namespace | Sequence[str]) -> int:
     """``args``: the raw arguments, or a namespace conda's context already
     reflects."""
     if not isinstance(args, argparse.Namespace):
