@@ -170,6 +170,48 @@ def test_crafted_lines_parse_as_parse_line_does(spark):
         assert row == expected(text), text[:300]
 
 
+def test_the_java_token_class_is_the_grammars(spark):
+    """The part patterns hand Java ``[\\w-]`` for ``lf.TOKEN_VALUE``'s class:
+    the same characters, every code point (surrogates apart: not text)."""
+    from pyspark.sql import functions as F
+
+    from anaconda_anon_usage.stats.spark import parse
+
+    assert parse.TOKEN_CLASS in lf.TOKEN_VALUE
+    points = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    frame = spark.createDataFrame([(chr(c),) for c in points], "c string")
+    java = "(?d)^" + parse.JAVA_TOKEN_CLASS + "$"
+    got = {
+        ord(row.c) for row in frame.filter(F.col("c").rlike(java)).select("c").collect()
+    }
+    python = {c for c in points if re.fullmatch(parse.TOKEN_CLASS, chr(c))}
+    assert got == python and len(python) == 64
+
+
+def test_part_patterns_capture_the_value(spark):
+    """A part pattern's group is what follows the part's first ``/``, the
+    first such part only; admin parts are kept whole."""
+    from pyspark.sql import functions as F
+
+    from anaconda_anon_usage.stats.spark import parse
+
+    frame = spark.createDataFrame(
+        [(" conda/25 c/x-1 solver/libmamba/2 c/y aau/0.4 i/a ",)], "p string"
+    )
+    row = frame.select(
+        *(
+            F.regexp_extract("p", pattern, 1).alias(name)
+            for name, pattern in parse.PART_PATTERNS.items()
+        ),
+        F.regexp_extract_all("p", F.lit(parse.ADMIN_PART), 1).alias("admin"),
+    ).first()
+    assert row.client == "x-1" and row.solver == "libmamba/2"
+    assert row.aau_version == "0.4" and row.session == row.environment == ""
+    assert row.admin == ["i/a"]
+    with pytest.raises(ValueError):
+        parse._any_part(r"^[cs]/x$", value=True)
+
+
 def _mutate(rng: random.Random, data: bytes) -> bytes:
     data = bytearray(data)
     for _ in range(rng.randint(1, 4)):
