@@ -210,3 +210,28 @@ def test_spark_parse_of_backslashes_and_admin_parts_is_parse_lines(spark):
             kinds["admin"] += bool(parsed.request.admin)
         assert tuple(row) == (parsed.kind, parsed.timestamp, *fields), text
     assert min(kinds[k] for k in ("conda", "other", "malformed", "admin")) > 100
+
+
+def test_a_late_row_of_a_day_already_written_goes_to_another_file_and_is_kept(
+    tmp_path: Path, monkeypatch
+):
+    """Fourth round: the days before a block of only later days are written
+    while the log is still being read. Days 12 and 13 in order, then a few
+    late lines of day 12 among day 13's, then day 14: day 12 is written when
+    the first block of only day 13 arrives, its late lines later in a file
+    of their own."""
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(ingest, "LINE_TAIL", 2048)
+    lines = [conda_line(12, n * 300, f"c{n % 9}", f"s{n}", n) for n in range(200)]
+    lines += [conda_line(13, n * 300, f"c{n % 9}", f"s{n}", n) for n in range(200)]
+    lines += [conda_line(12, 86000 + n, "late", "s-late", n) for n in range(5)]
+    lines += [conda_line(13, 80000 + n, f"c{n % 9}", "s", n) for n in range(40)]
+    lines += [conda_line(14, n * 300, f"c{n % 9}", f"s{n}", n) for n in range(200)]
+    content = ("\n".join(lines) + "\n").encode()
+    (tmp_path / "a.log").write_bytes(content)
+    db = RawDataset(str(tmp_path / "raw"), write=True)
+    assert ingest.ingest_path(db, str(tmp_path / "a.log")).conda_requests == 645
+    assert stored(db) == truth(content, db)
+    day12 = [path for path in db.files() if "date=2026-10-12" in path]
+    assert len(day12) == 2  # written early, then its late lines
+    assert sorted(len(pl.read_parquet(path)) for path in day12) == [5, 200]

@@ -575,9 +575,21 @@ class PieceWriter:
         if rows.is_empty():
             return
         rows = rows.select(pl.col(name).cast(kind) for name, kind in COLUMNS.items())
-        for (day,), part in rows.partition_by("day", as_dict=True).items():
-            self.buffers.setdefault(int(day), []).append(part)  # type: ignore[call-overload]
+        days = rows.get_column("day")
+        first, last = int(days.min()), int(days.max())  # type: ignore[arg-type]
+        if first == last:  # most blocks of a log hold one day: no copy
+            self.buffers.setdefault(first, []).append(rows)
+        else:
+            for (day,), part in rows.partition_by("day", as_dict=True).items():
+                self.buffers.setdefault(int(day), []).append(part)  # type: ignore[call-overload]
         self.buffered += len(rows)
+        # A log is written in time order: rows of only later days mean the
+        # days before them are (nearly always) over. They are written now,
+        # beside the parsing, instead of at ``close``, when the reading is
+        # over and nothing else is left for the cores to do; a late row of
+        # such a day just goes to another file.
+        for day in sorted(day for day in self.buffers if day < first):
+            self._flush(day)
         while self.buffered >= self.rows_per_file:
             self._flush(max(self.buffers, key=lambda d: sum(map(len, self.buffers[d]))))
 
