@@ -11,8 +11,12 @@ Usage: python benchmarks/plugin_overhead.py --conda /path/to/bin/conda [--runs 3
    and its post-command hook after (for ``conda search``). A third
    variant imports an empty plugin package (two empty modules, appended to
    sys.path like site-packages) to show the floor that any Python plugin pays
-   for being imported on this machine. Variants run interleaved, each in its
-   own fresh process; token files already exist (the steady state).
+   for being imported on this machine, and a fourth a lower bound: one
+   module doing only the work of sending the tokens (read and check the
+   token files, list the administrator-token places, append to the
+   user-agent) and nothing else the plugin must do (no subcommand, no
+   on/off, no validation, no redaction). Variants run interleaved, each in
+   its own fresh process; token files already exist (the steady state).
 2. Wall time of ``conda info`` with the plugin and with CONDA_NO_PLUGINS=true
    (the plugin is the only external plugin in that environment).
 
@@ -65,6 +69,10 @@ stages = []
 if variant == "empty":
     sys.path.append(sys.argv[2])
     import aau_bench_empty.plugin
+if variant == "minimal":
+    sys.path.append(sys.argv[2])
+    import aau_bench_minimal.plugin
+    aau_bench_minimal.plugin.pre_command("search")
 if with_plugin:
     from anaconda_anon_usage import plugin
     stages.append(time.perf_counter())
@@ -95,7 +103,8 @@ if with_plugin:
     if "search" in hook.run_for:
         hook.action("search")
 end = time.perf_counter()
-assert (" aau/" in agent) == with_plugin, agent
+assert (" aau/" in agent) == (variant in ("plugin", "minimal")), agent
+assert (" c/" in agent) == (variant in ("plugin", "minimal")), agent
 marks = [start, *stages, end]
 print(json.dumps({
     "seconds": end - start,
@@ -106,13 +115,68 @@ print(json.dumps({
 
 EMPTY_PLUGIN = "from conda import plugins\n"
 
+# A lower bound, not a plugin: one module doing only the work of a command
+# that sends tokens with every token file in place (read the client token
+# and check its host tie, add a session token, read the environment's token,
+# list the administrator-token places, append them to conda's user-agent),
+# without anything the issue asks besides (no subcommand, no on/off
+# parameter, no validation, no redaction, no failure handling).
+MINIMAL_PLUGIN = r"""
+import base64, hashlib, os
+from conda import plugins
 
-def make_empty_plugin() -> str:
-    root = tempfile.mkdtemp(prefix="aau-bench-empty-")
-    package = Path(root, "aau_bench_empty")
+def _read(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return os.read(fd, 65537).decode()
+    finally:
+        os.close(fd)
+
+def _tokens(prefix, root):
+    home = os.environ["HOME"]
+    token, _, rest = _read(os.path.join(home, ".conda", "aau_token")).partition("\n")
+    identity = "linux:" + _read("/etc/machine-id").strip()
+    if os.path.exists("/.dockerenv") or os.path.exists("/run/.containerenv"):
+        identity += ":" + os.uname().nodename
+    tag = hashlib.sha256(f"aau-host\0{token}\0{identity}".encode()).hexdigest()
+    parts = ["aau/0"]
+    if rest.strip() == "host " + tag[:32]:
+        parts.append("c/" + token)
+    parts.append("s/" + base64.urlsafe_b64encode(os.urandom(16)).decode()[:22])
+    if os.path.isdir(os.path.join(prefix, "conda-meta")):
+        parts.append("e/" + _read(os.path.join(prefix, "etc", "aau_token")).strip())
+    for place in ("/etc/conda", "/var/lib/conda", root,
+                  os.path.join(home, ".config", "conda"), os.path.join(home, ".conda")):
+        try:
+            os.listdir(place)
+        except OSError:
+            pass
+    return " ".join(parts)
+
+def pre_command(command):
+    from conda.base.context import Context
+    original = Context.__dict__["user_agent"]
+    done = {}
+    def user_agent(self):
+        key = (str(self.target_prefix), str(self.root_prefix))
+        if key not in done:
+            done[key] = _tokens(*key)
+        return original.__get__(self, type(self)) + " " + done[key]
+    Context.user_agent = property(user_agent)
+"""
+
+
+def make_plugin(name: str, source: str) -> str:
+    """A two-module package (empty ``__init__``, ``plugin``) in a fresh
+    directory, compiled, as pip installs one; returns that directory."""
+    root = tempfile.mkdtemp(prefix=f"{name}-")
+    package = Path(root, name)
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "plugin.py").write_text(EMPTY_PLUGIN)
+    (package / "plugin.py").write_text(source)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     return root
 
@@ -171,12 +235,14 @@ def main() -> int:
     env = {"HOME": home, "PATH": "/usr/bin:/bin", "CONDA_SOLVER": "classic"}
     probe(python, "plugin", env)  # create the token files once
 
-    empty_root = make_empty_plugin()
-    baseline, empty, plugin = [], [], []
+    empty_root = make_plugin("aau_bench_empty", EMPTY_PLUGIN)
+    minimal_root = make_plugin("aau_bench_minimal", MINIMAL_PLUGIN)
+    baseline, empty, minimal, plugin = [], [], [], []
     stages: list[list[float]] = []
     for _ in range(args.runs):
         baseline.append(probe(python, "baseline", env)[0])
         empty.append(probe(python, "empty", env, empty_root)[0])
+        minimal.append(probe(python, "minimal", env, minimal_root)[0])
         seconds, split = probe(python, "plugin", env)
         plugin.append(seconds)
         stages.append(split)
@@ -197,9 +263,16 @@ def main() -> int:
 
     row("conda alone", statistics.median(baseline), decile(baseline))
     row("an empty plugin", statistics.median(empty), decile(empty))
+    row("only the work, one module", statistics.median(minimal), decile(minimal))
     row("anaconda-anon-usage", statistics.median(plugin), decile(plugin))
     row("added by this plugin", added, quiet_added, "  (target <= 0.7 ms)")
     row("of which any plugin's floor", floor, quiet_floor)
+    row(
+        "only the work, added",
+        statistics.median(minimal) - statistics.median(baseline),
+        decile(minimal) - decile(baseline),
+        "  (a lower bound: nothing but the work)",
+    )
     for index, name in enumerate(STAGES):
         split = [run[index] for run in stages]
         row(f"  plugin: {name}", statistics.median(split), decile(split))
