@@ -86,9 +86,19 @@ def make_log(directory: str, megabytes: int, tag: str) -> str:
     return path
 
 
+def fresh(directory: str, engine: str, tag: str) -> tuple[str, str]:
+    """An empty raw dataset and output directory for one run: with ``--keep``
+    a run before this one left its own, whose ledger would make this run
+    ingest nothing."""
+    raw = os.path.join(directory, f"raw-{engine}-{tag}")
+    out = os.path.join(directory, f"out-{engine}-{tag}")
+    for path in (raw, out):
+        shutil.rmtree(path, ignore_errors=True)
+    return raw, out
+
+
 def local_engine(path: str, directory: str, tag: str) -> dict[str, float]:
-    raw = os.path.join(directory, f"raw-local-{tag}")
-    out = os.path.join(directory, f"out-local-{tag}")
+    raw, out = fresh(directory, "local", tag)
     result = subprocess.run(
         [sys.executable, "-c", LOCAL, path, raw, out],
         capture_output=True,
@@ -114,8 +124,7 @@ def spark_engine(  # type: ignore[no-untyped-def]
 ) -> dict[str, float]:
     from anaconda_anon_usage.stats.cli import main
 
-    raw = os.path.join(directory, f"raw-spark-{tag}")
-    out = os.path.join(directory, f"out-spark-{tag}")
+    raw, out = fresh(directory, "spark", tag)
     engine = ["--engine", "spark", "--master", master]
     with contextlib.redirect_stdout(io.StringIO()):
         start, cpu = time.perf_counter(), cpu_seconds(spark)

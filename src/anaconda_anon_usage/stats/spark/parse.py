@@ -183,10 +183,6 @@ def _unescape(text: Column) -> Column:
     return F.when(text.contains("\\"), twice).otherwise(text)
 
 
-def _after_slash(part: Column) -> Column:
-    return part.substr(F.instr(part, "/") + 1, F.lit(1 << 30))
-
-
 def _value_of_first(agent: Column, pattern: str) -> Column:
     """The value of the first part the pattern (``_any_part(..., value=True)``)
     matches; null if none (a value that matches is never empty). One regular expression over the
