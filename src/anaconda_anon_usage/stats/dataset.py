@@ -194,6 +194,11 @@ class Piece:
     staging: str
 
 
+def _first_line(error: BaseException) -> str:
+    """An engine's error in one line (polars' run to several)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 class RawDataset:
     """A raw dataset directory. ``write=True`` creates it when missing (its
     parent must exist) or empty, takes the writers' lock and cleans up after
@@ -412,9 +417,8 @@ class RawDataset:
             raise  # a writer moved it: ``requests`` looks again
         except (pl.exceptions.PolarsError, OSError) as error:
             found = self.unreadable_file(paths)
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise DatasetError(
-                found or f"{self.path} cannot be read: {first}"
+                found or f"{self.path} cannot be read: {_first_line(error)}"
             ) from None
 
     def unreadable_file(self, paths: list[str] | None = None) -> str | None:
@@ -425,8 +429,7 @@ class RawDataset:
             try:
                 pl.read_parquet_schema(path)
             except (pl.exceptions.PolarsError, OSError) as error:
-                first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                return f"{path} cannot be read: {first}"
+                return f"{path} cannot be read: {_first_line(error)}"
         return None
 
     def requests(

@@ -185,10 +185,11 @@ def _unescape(text: Column) -> Column:
 
 def _value_of_first(agent: Column, pattern: str) -> Column:
     """The value of the first part the pattern (``_any_part(..., value=True)``)
-    matches; null if none (a value that matches is never empty). One regular expression over the
-    user-agent: cheaper than finding the part with Spark's string functions
-    (``instr``, ``substring_index``: their byte-by-byte search costs more
-    than Java's regular expression, measured)."""
+    matches; null if none (a value that matches is never empty). One regular
+    expression over the user-agent: cheaper than finding the part with
+    Spark's string functions (``instr``, ``substring_index``: their
+    byte-by-byte search costs more than Java's regular expression,
+    measured)."""
     return F.nullif(F.regexp_extract(agent, pattern, 1), F.lit(""))
 
 
