@@ -36,6 +36,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(pending, "_pending", {})
     monkeypatch.setattr(pending, "target", None)
     monkeypatch.setattr(pending, "held", None)
+    monkeypatch.setattr(pending, "_sent", {})
     return home
 
 

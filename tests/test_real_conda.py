@@ -196,6 +196,29 @@ def test_env_create_named_in_its_file_stores_the_token_it_sent(
     assert sent - {base} <= {own}, (sent, base, own)
 
 
+def test_env_create_keeps_the_token_it_sent_for_an_existing_environment(
+    conda: Conda, tmp_path: Path
+):
+    """An existing environment without a token that ``conda env create -f``
+    sends one for (conda 23.x sends the default target's, here the active
+    environment's) keeps that token: it is not a copy to be removed."""
+    active = tmp_path / "active"
+    conda.run("create", "-y", "-p", str(active), PACKAGE)
+    (active / "etc" / "aau_token").unlink()
+    spec = tmp_path / "environment.yml"
+    spec.write_text(
+        f"name: made\nchannels:\n  - {conda.channel.url}\n"
+        f"dependencies:\n  - {PACKAGE}\n"
+    )
+    conda.channel.clear()
+    conda.run("env", "create", "-f", str(spec), CONDA_PREFIX=str(active))
+    sent = {aau_tokens(agent).get("e") for agent in conda.channel.user_agents()}
+    made = conda.search(CONDA_PREFIX=str(tmp_path / "envs" / "made"))["e"]
+    kept = conda.search(CONDA_PREFIX=str(active))["e"]
+    # every environment token sent is the token its environment keeps
+    assert sent - {made} <= {kept}, (sent, made, kept)
+
+
 def test_create_without_package_conflicts_is_not_blocked(conda: Conda, tmp_path: Path):
     """We must not make the directory early: conda refuses non-empty targets."""
     prefix = tmp_path / "fresh"

@@ -170,6 +170,24 @@ def test_an_untouched_environment_keeps_its_own_token(conda_env: Path):
     assert not (conda_env / "etc" / "aau_token").exists()
 
 
+def test_a_token_a_creating_command_sent_for_an_environment_is_kept(
+    conda_env: Path,
+):
+    """An environment without a token when the command began, whose token
+    the creating command then made and sent (conda 23.x sends the default
+    target's), keeps it; one a clone copied there is still removed."""
+    (conda_env / "etc").mkdir(exist_ok=True)
+    pending_tokens.note_target(str(conda_env))
+    assert pending_tokens.held is None
+    sent = collect.collect_tokens(str(conda_env), pending=True)[-1]
+    assert sent.kind == "e" and "pending" not in sent.source
+    pending_tokens.settle()
+    assert read_token_file(str(conda_env / "etc" / "aau_token")).token == sent.value
+    (conda_env / "etc" / "aau_token").write_text(collect.new_token() + "\n")
+    pending_tokens.settle()
+    assert not (conda_env / "etc" / "aau_token").exists()
+
+
 @pytest.mark.parametrize("where", ["plain", "missing"])
 def test_a_target_that_is_not_an_environment_sends_no_e(tmp_path: Path, where):
     """A stale CONDA_PREFIX or a plain directory: a fresh e/ in every process

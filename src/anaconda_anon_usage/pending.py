@@ -10,6 +10,8 @@ from . import tokens
 
 # prefix -> the token sent for it, not yet written
 _pending: dict[str, str] = {}
+# prefix -> the token sent for it that its file held (or was given) then
+_sent: dict[str, str] = {}
 # the command's target, and the token its environment held when the command
 # began (None if it was no environment or had none)
 target: str | None = None
@@ -26,6 +28,12 @@ def note_target(prefix: str) -> None:
     held = None
     if tokens.is_conda_environment(target):
         held = tokens.read_token_file(tokens.environment_token_path(target)).token
+
+
+def note_sent(prefix: str, value: str) -> None:
+    """The token of an existing environment, sent by a creating command: it
+    is the environment's own, whatever the command does after."""
+    _sent[os.path.abspath(prefix)] = value
 
 
 def pending_token(prefix: str, path: str) -> tuple[str, str]:
@@ -48,8 +56,10 @@ def settle_created_environment(prefix: str, held: str | None = None) -> None:
 
     if value is not None:
         tokenstore.store(path, value)
-    elif held is None or tokens.read_token_file(path).token != held:
-        tokenstore.discard(path)
+    else:
+        current = tokens.read_token_file(path).token
+        if current is None or current not in (held, _sent.get(prefix)):
+            tokenstore.discard(path)
 
 
 def settle() -> None:

@@ -103,6 +103,10 @@ def environment_token(
         if not create:
             return _peek("e", path)
         value = tokens.load_or_create(path, make_parent=True)
+        if value and pending:  # a creating command: ``pending`` settles it after
+            from .pending import note_sent
+
+            note_sent(prefix, value)
         return Token("e", value, path) if value else None
     if not pending:
         debug("%s is not a conda environment: no environment token", prefix)
