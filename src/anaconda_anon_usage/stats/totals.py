@@ -21,7 +21,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import polars as pl
 
@@ -50,13 +50,12 @@ CSV_NAMES = {False: "weekly.csv", True: "weekly-approximate.csv"}
 DIMENSIONS = ("conda_version", "os", "platform", "python_version", "channel", "package")
 
 
-def monday_of(day: int) -> int:
-    """The Monday on or before ``day`` (days since 1970-01-01, a Thursday)."""
-    return day - (day + 3) % 7
+Day = TypeVar("Day", int, pl.Expr)
 
 
-def _mondays(day: pl.Expr) -> pl.Expr:
-    """``monday_of`` on a column of days."""
+def monday_of(day: Day) -> Day:
+    """The Monday on or before ``day`` (days since 1970-01-01, a Thursday);
+    the same arithmetic on a number or a polars column of days."""
     return day - (day + 3) % 7
 
 
@@ -218,7 +217,7 @@ def with_breakdowns(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("day").cast(pl.Int64),
         pl.col("status").cast(pl.Int64),
         pl.lit(1, pl.Int64).alias("hits"),
-        _mondays(pl.col("day").cast(pl.Int64)).alias("monday"),
+        monday_of(pl.col("day").cast(pl.Int64)).alias("monday"),
         _per_distinct(frame, "python", pl.col("python").str.extract(r"/(\d+\.\d+)", 1))
         .fill_null("")
         .alias("python_version"),
@@ -374,7 +373,7 @@ def first_mondays(requests: pl.DataFrame) -> pl.DataFrame:
         requests.lazy()
         .filter(pl.col("client") != 0)
         .group_by("client")
-        .agg(_mondays(pl.col("day").cast(pl.Int64).min()).alias("first"))
+        .agg(monday_of(pl.col("day").cast(pl.Int64).min()).alias("first"))
         .collect()
     )
 
